@@ -1,0 +1,15 @@
+//! Imzo's certification authority: the authorised body's root and the registration
+//! centres' CAs, issuing policy, serial numbers and certificate records. It acts only on
+//! what the registration workflow decided, and reaches its keys only through the signer
+//! interface.
+#![warn(missing_docs)]
+
+pub mod bootstrap;
+pub mod centre;
+pub mod error;
+mod files;
+pub mod serial;
+
+pub use bootstrap::{Deployment, Settings};
+pub use centre::{CentreCa, HOLDER_VALIDITY_DAYS, IssuedCert};
+pub use error::CaError;
