@@ -1,0 +1,354 @@
+//! The public operations of the registration centre, as the web layer calls them.
+
+use crate::{RaConfig, RaError, flow};
+use imzo_ca::CentreCa;
+use imzo_store::Store;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// Individual or legal entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicantType {
+    /// A citizen for themself.
+    Individual,
+    /// A person acting for a company.
+    LegalEntity,
+}
+
+/// Step 1: the applicant's data (DESIGN §2). Validated strictly; errors name the field.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StartRequest {
+    /// Individual or legal entity.
+    pub applicant_type: ApplicantType,
+    /// PINFL, 14 digits (the person acting, for a company).
+    pub pinfl: String,
+    /// Surname.
+    pub surname: String,
+    /// Given name.
+    pub given_name: String,
+    /// Patronymic, if any.
+    #[serde(default)]
+    pub patronymic: Option<String>,
+    /// Birth date, YYYY-MM-DD; must agree with the PINFL.
+    pub birth_date: String,
+    /// Region (viloyat).
+    pub region: String,
+    /// District (tuman), if given.
+    #[serde(default)]
+    pub district: Option<String>,
+    /// Passport series and number, e.g. "AA1234567".
+    pub passport: String,
+    /// Mobile phone, any common spelling of +998 XX XXX XX XX.
+    pub phone: String,
+    /// Company INN (legal entity only).
+    #[serde(default)]
+    pub company_inn: Option<String>,
+    /// Company name (legal entity only).
+    #[serde(default)]
+    pub company_name: Option<String>,
+    /// The person's title in the company (legal entity only).
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// Answer to step 1.
+#[derive(Debug, Clone, Serialize)]
+pub struct Started {
+    /// Unguessable handle of the draft application (a bearer secret of the applicant).
+    pub draft_id: String,
+    /// The phone the code went to, masked for display ("+998 90 *** ** 67").
+    pub phone_masked: String,
+    /// When the code expires (UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    pub code_expires_at: OffsetDateTime,
+}
+
+/// An uploaded document as received (size already bounded by the web layer).
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// File name the browser sent; informational only (content decides the type).
+    pub file_name: Option<String>,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Answer to the submission: the application number and what to pay.
+#[derive(Debug, Clone, Serialize)]
+pub struct Submitted {
+    /// 12-digit application number.
+    pub number: String,
+    /// Fee in tiyin.
+    pub fee_tiyin: i64,
+    /// Payment deadline (UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    pub pay_before: OffsetDateTime,
+}
+
+/// What an applicant (or operator) sees of an application.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplicationView {
+    /// 12-digit application number.
+    pub number: String,
+    /// State name (`awaiting_payment`, `paid`, `approved`, `issued`, `rejected`, ...).
+    pub state: String,
+    /// Individual or legal entity.
+    pub applicant_type: ApplicantType,
+    /// Full name as it will appear in the certificate.
+    pub full_name: String,
+    /// Fee in tiyin.
+    pub fee_tiyin: i64,
+    /// Payment deadline (UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    pub pay_before: OffsetDateTime,
+    /// Rejection reason, if rejected.
+    pub rejection_reason: Option<String>,
+    /// Certificate serial (hex), once issued.
+    pub certificate_serial: Option<String>,
+}
+
+/// A one-time challenge kept in the database.
+#[derive(Debug, Clone, Serialize)]
+pub struct Challenge {
+    /// Identifier to send back with the answer.
+    pub id: String,
+    /// The bytes to sign, base64.
+    pub challenge_base64: String,
+    /// Expiry (UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// A captcha image kept in the database.
+#[derive(Debug, Clone)]
+pub struct Captcha {
+    /// Identifier to send back with the answer.
+    pub id: String,
+    /// PNG image.
+    pub png: Vec<u8>,
+}
+
+/// An issued certificate with its chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct Issued {
+    /// Serial number, hex.
+    pub serial: String,
+    /// The certificate, PEM.
+    pub certificate_pem: String,
+    /// The issuing chain (centre CA, root), PEM, concatenated.
+    pub chain_pem: String,
+}
+
+/// An operator's decision.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "decision")]
+pub enum Decision {
+    /// Approve the application.
+    Approve,
+    /// Reject it with a reason sent to the applicant by SMS.
+    Reject {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The document an operator signs (attached CMS) to decide an application.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DecisionDocument {
+    /// Operator challenge id (from [`Registration::operator_challenge`]).
+    pub challenge_id: String,
+    /// Challenge bytes, base64, as received.
+    pub challenge_base64: String,
+    /// Application number.
+    pub application: String,
+    /// The decision.
+    #[serde(flatten)]
+    pub decision: Decision,
+}
+
+/// A message in the development SMS outbox.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxMessage {
+    /// Queue id.
+    pub id: i64,
+    /// Recipient, 998XXXXXXXXX.
+    pub phone: String,
+    /// Message text.
+    pub text: String,
+    /// When it was queued (UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A document attached to an application, as the operator console lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentInfo {
+    /// `passport` or `selfie`.
+    pub kind: String,
+    /// Media type recognised from the content.
+    pub media_type: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// SHA-256, lower-case hex.
+    pub sha256: String,
+    /// File name the applicant's browser sent (informational only).
+    pub file_name: Option<String>,
+}
+
+/// Everything an operator reviews about an application.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplicationDetails {
+    /// What the applicant sees too.
+    #[serde(flatten)]
+    pub view: ApplicationView,
+    /// Full name.
+    pub full_name: String,
+    /// PINFL.
+    pub pinfl: String,
+    /// Birth date, YYYY-MM-DD.
+    pub birth_date: String,
+    /// Region.
+    pub region: String,
+    /// District.
+    pub district: Option<String>,
+    /// Passport series and number.
+    pub passport: String,
+    /// Phone, 998XXXXXXXXX.
+    pub phone: String,
+    /// Company INN (legal entity).
+    pub company_inn: Option<String>,
+    /// Company name (legal entity).
+    pub company_name: Option<String>,
+    /// Title of the acting person (legal entity).
+    pub title: Option<String>,
+    /// When the draft was started (UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    pub submitted_at: OffsetDateTime,
+    /// Attached documents.
+    pub documents: Vec<DocumentInfo>,
+}
+
+/// The registration centre's workflow service. Cheap to clone; all state is in the database.
+#[derive(Clone, Debug)]
+pub struct Registration {
+    pub(crate) store: Store,
+    pub(crate) ca: Arc<CentreCa>,
+    pub(crate) config: Arc<RaConfig>,
+}
+
+impl Registration {
+    /// The workflow of centre `ca`, keeping its state in `store`.
+    pub fn new(store: Store, ca: CentreCa, config: RaConfig) -> Registration {
+        Registration { store, ca: Arc::new(ca), config: Arc::new(config) }
+    }
+
+    /// The store this workflow uses.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The centre's CA.
+    pub fn ca(&self) -> &CentreCa {
+        &self.ca
+    }
+
+    /// Step 1: validates the applicant's data, stores a draft, queues the SMS code.
+    pub async fn start(&self, request: StartRequest) -> Result<Started, RaError> {
+        flow::phone::start(self, request).await
+    }
+
+    /// Sends a new code for a draft (within the resend limits).
+    pub async fn resend_code(&self, draft_id: &str) -> Result<Started, RaError> {
+        flow::phone::resend_code(self, draft_id).await
+    }
+
+    /// Step 2: checks the SMS code.
+    pub async fn verify_phone(&self, draft_id: &str, code: &str) -> Result<(), RaError> {
+        flow::phone::verify_phone(self, draft_id, code).await
+    }
+
+    /// Steps 3–4: PKCS#10 request (PEM or DER) and the two documents → number and fee.
+    pub async fn submit(
+        &self,
+        draft_id: &str,
+        csr: &[u8],
+        passport_scan: Upload,
+        selfie: Upload,
+    ) -> Result<Submitted, RaError> {
+        flow::submit::submit(self, draft_id, csr, passport_scan, selfie).await
+    }
+
+    /// A new captcha for a lookup by number.
+    pub async fn new_captcha(&self) -> Result<Captcha, RaError> {
+        flow::lookup::new_captcha(self).await
+    }
+
+    /// Step 7, people: find an application by number and captcha answer.
+    pub async fn lookup(&self, number: &str, captcha_id: &str, answer: &str) -> Result<ApplicationView, RaError> {
+        flow::lookup::lookup(self, number, captcha_id, answer).await
+    }
+
+    /// Step 7, key holders: a proof-of-possession challenge for an application.
+    pub async fn new_challenge(&self, number: &str) -> Result<Challenge, RaError> {
+        flow::lookup::new_challenge(self, number).await
+    }
+
+    /// Shows an application to the holder of its request's key (no captcha needed).
+    /// `cms` is the proof of possession over the challenge bytes.
+    pub async fn view_with_proof(
+        &self,
+        number: &str,
+        challenge_id: &str,
+        cms: &[u8],
+    ) -> Result<ApplicationView, RaError> {
+        flow::lookup::view_with_proof(self, number, challenge_id, cms).await
+    }
+
+    /// Step 7: confirms an approved application with a proof of possession and issues the
+    /// two-year certificate.
+    pub async fn confirm(&self, number: &str, challenge_id: &str, cms: &[u8]) -> Result<Issued, RaError> {
+        flow::enrol::confirm(self, number, challenge_id, cms).await
+    }
+
+    /// Step 8: the issued certificate of an application, with chain.
+    pub async fn certificate(&self, number: &str) -> Result<Issued, RaError> {
+        flow::lookup::certificate(self, number).await
+    }
+
+    /// A challenge for an operator to sign a decision with.
+    pub async fn operator_challenge(&self) -> Result<Challenge, RaError> {
+        flow::review::operator_challenge(self).await
+    }
+
+    /// Step 6: applies a decision signed (attached CMS over a JSON [`DecisionDocument`])
+    /// by a registered operator of this centre.
+    pub async fn operator_decide(&self, signed_decision: &[u8]) -> Result<ApplicationView, RaError> {
+        flow::review::operator_decide(self, signed_decision).await
+    }
+
+    /// Paid applications of this centre waiting for review, oldest first (at most `limit`).
+    pub async fn review_queue(&self, limit: i64) -> Result<Vec<ApplicationDetails>, RaError> {
+        flow::review::review_queue(self, limit).await
+    }
+
+    /// Everything an operator reviews about application `number`.
+    pub async fn application_details(&self, number: &str) -> Result<ApplicationDetails, RaError> {
+        flow::review::application_details(self, number).await
+    }
+
+    /// A document of application `number` (`passport` or `selfie`): media type and bytes.
+    pub async fn document(&self, number: &str, kind: &str) -> Result<(String, Vec<u8>), RaError> {
+        flow::review::document(self, number, kind).await
+    }
+
+    /// Messages in the local SMS outbox, newest last (embedded default only).
+    pub async fn outbox(&self, after_id: i64) -> Result<Vec<OutboxMessage>, RaError> {
+        flow::lookup::outbox_after(self, after_id).await
+    }
+
+    /// Runs background jobs that are due (payment deadlines, ...); returns how many ran.
+    pub async fn run_due_jobs(&self) -> Result<usize, RaError> {
+        flow::deadlines::run_due_jobs(self).await
+    }
+}

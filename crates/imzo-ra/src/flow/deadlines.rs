@@ -1,0 +1,74 @@
+//! Background deadlines, safe on many nodes at once: each change is a guarded update, and
+//! a node that loses the race to another simply skips that application.
+
+use super::audit;
+use crate::state::{Event, State};
+use crate::{RaError, Registration};
+use imzo_store::{StoreError, applications, challenges, payments, time_ms::now_ms};
+
+const BATCH: i64 = 200;
+const DAY_MS: i64 = 24 * 3600 * 1000;
+/// Payme's reason code for a timeout.
+const REASON_TIMEOUT: i64 = 4;
+
+/// Moves application `id` from `from` by `event` in its own transaction; false if another
+/// node (or a payment) changed it first.
+async fn expire_one(ra: &Registration, id: i64, from: State, event: Event, why: &str) -> Result<bool, RaError> {
+    let Some(to) = from.next(event) else {
+        return Ok(false);
+    };
+    let mut tx = ra.store.begin().await?;
+    match applications::transition(&mut tx, id, from.as_str(), to.as_str()).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    let Some(row) = applications::by_id(&mut *tx, id).await? else {
+        return Ok(false);
+    };
+    if event == Event::PaymentTimeout {
+        // A created but unperformed payment must not be performable after the cancellation.
+        if let Some(p) = payments::active_for_application(&mut *tx, id).await?
+            && p.state == 1
+        {
+            payments::cancel(&mut tx, p.id, 1, -1, REASON_TIMEOUT, now_ms()).await?;
+        }
+    }
+    let subject = row.number.clone().unwrap_or_else(|| row.draft_id.clone());
+    audit(
+        ra,
+        &mut tx,
+        "system",
+        &format!("application.{}", to.as_str()),
+        &subject,
+        serde_json::json!({ "reason": why, "from": from.as_str() }),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(true)
+}
+
+pub(crate) async fn run_due_jobs(ra: &Registration) -> Result<usize, RaError> {
+    let now = now_ms();
+    let mut done = 0;
+    for id in applications::past_deadline(&ra.store, State::AwaitingPayment.as_str(), now, BATCH).await? {
+        if expire_one(ra, id, State::AwaitingPayment, Event::PaymentTimeout, "payment_timeout").await? {
+            done += 1;
+        }
+    }
+    for from in [State::Started, State::PhoneVerified] {
+        for id in applications::idle_since(&ra.store, from.as_str(), now - DAY_MS, BATCH).await? {
+            if expire_one(ra, id, from, Event::DraftTimeout, "draft_timeout").await? {
+                done += 1;
+            }
+        }
+    }
+    for id in applications::idle_since(&ra.store, State::Approved.as_str(), now - 30 * DAY_MS, BATCH).await? {
+        if expire_one(ra, id, State::Approved, Event::ConfirmTimeout, "not_confirmed_in_30_days").await? {
+            done += 1;
+        }
+    }
+    // Used-up and expired challenges and captchas are kept a day for inspection, then dropped.
+    challenges::purge_expired(ra.store.pool(), now - DAY_MS).await?;
+    Ok(done)
+}

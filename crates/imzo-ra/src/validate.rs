@@ -1,0 +1,383 @@
+//! Validation of the applicant's fields: each failure names its field and says, in three
+//! languages, what is wrong.
+
+use crate::RaError;
+use time::{Date, Month};
+
+/// PINFL weights for d1…d13 (identifiers.md).
+const PINFL_WEIGHTS: [u32; 13] = [7, 3, 1, 7, 3, 1, 7, 3, 1, 7, 3, 1, 7];
+
+/// The check digit of the first 13 digits of a PINFL.
+pub fn pinfl_check_digit(first13: &[u8; 13]) -> u8 {
+    let sum: u32 = first13.iter().zip(PINFL_WEIGHTS).map(|(d, w)| u32::from(*d) * w).sum();
+    (sum % 10) as u8
+}
+
+/// What a valid PINFL says about its holder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PinflFacts {
+    /// Date of birth.
+    pub birth_date: Date,
+    /// Odd first digit: male.
+    pub male: bool,
+}
+
+fn bad_pinfl(en: &str, uz: &str, ru: &str) -> RaError {
+    RaError::invalid("pinfl", "invalid_pinfl", uz, ru, en)
+}
+
+/// Checks a PINFL: 14 digits, century/sex digit 1–6, a real birth date, the check digit.
+pub fn pinfl(input: &str) -> Result<PinflFacts, RaError> {
+    let bytes = input.as_bytes();
+    if bytes.len() != 14 || !bytes.iter().all(u8::is_ascii_digit) {
+        return Err(bad_pinfl(
+            "The PINFL must be exactly 14 digits.",
+            "JShShIR aniq 14 ta raqamdan iborat bo'lishi kerak.",
+            "ПИНФЛ должен состоять ровно из 14 цифр.",
+        ));
+    }
+    let d: Vec<u8> = bytes.iter().map(|b| b - b'0').collect();
+    let century = match d[0] {
+        1 | 2 => 1800,
+        3 | 4 => 1900,
+        5 | 6 => 2000,
+        _ => {
+            return Err(bad_pinfl(
+                "The first digit of the PINFL (century and sex) must be 1 to 6.",
+                "JShShIRning birinchi raqami (asr va jins) 1 dan 6 gacha bo'lishi kerak.",
+                "Первая цифра ПИНФЛ (век и пол) должна быть от 1 до 6.",
+            ));
+        }
+    };
+    let day = d[1] * 10 + d[2];
+    let month = d[3] * 10 + d[4];
+    let year = century + i32::from(d[5]) * 10 + i32::from(d[6]);
+    let birth_date =
+        Month::try_from(month).ok().and_then(|m| Date::from_calendar_date(year, m, day).ok()).ok_or_else(|| {
+            bad_pinfl(
+                "Digits 2–7 of the PINFL must form a real birth date (DDMMYY).",
+                "JShShIRning 2–7-raqamlari haqiqiy tug'ilgan sanani (KKOOYY) bildirishi kerak.",
+                "Цифры 2–7 ПИНФЛ должны образовывать реальную дату рождения (ДДММГГ).",
+            )
+        })?;
+    let mut first13 = [0u8; 13];
+    first13.copy_from_slice(&d[..13]);
+    if pinfl_check_digit(&first13) != d[13] {
+        return Err(bad_pinfl(
+            "The PINFL's check digit is wrong: please check the number.",
+            "JShShIRning nazorat raqami noto'g'ri: raqamni tekshiring.",
+            "Неверная контрольная цифра ПИНФЛ: проверьте номер.",
+        ));
+    }
+    Ok(PinflFacts { birth_date, male: d[0] % 2 == 1 })
+}
+
+/// Checks a birth date `YYYY-MM-DD` and that it is the one the PINFL carries.
+pub fn birth_date(input: &str, from_pinfl: Date) -> Result<Date, RaError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = Date::parse(input.trim(), &format).map_err(|_| {
+        RaError::invalid(
+            "birth_date",
+            "invalid_birth_date",
+            "Tug'ilgan sana YYYY-OO-KK ko'rinishida bo'lishi kerak.",
+            "Дата рождения должна быть в виде ГГГГ-ММ-ДД.",
+            "The birth date must be written YYYY-MM-DD.",
+        )
+    })?;
+    if date != from_pinfl {
+        return Err(RaError::invalid(
+            "birth_date",
+            "birth_date_mismatch",
+            "Tug'ilgan sana JShShIRdagi sanaga mos kelmaydi.",
+            "Дата рождения не совпадает с датой в ПИНФЛ.",
+            "The birth date does not match the one in the PINFL.",
+        ));
+    }
+    Ok(date)
+}
+
+/// Apostrophes used in Uzbek writing: ʻ (U+02BB), ʼ (U+02BC), ‘ ’ (U+2018/9) and '.
+fn is_apostrophe(c: char) -> bool {
+    matches!(c, '\'' | '\u{02BB}' | '\u{02BC}' | '\u{2018}' | '\u{2019}' | '`')
+}
+
+/// Latin (with the accented letters) or Cyrillic (with Uzbek ў қ ғ ҳ) letters.
+fn is_name_letter(c: char) -> bool {
+    c.is_alphabetic()
+        && (c.is_ascii_alphabetic()
+            || ('\u{00C0}'..='\u{024F}').contains(&c) && c != '×' && c != '÷'
+            || ('\u{0400}'..='\u{04FF}').contains(&c))
+}
+
+/// Checks a personal name: letters, apostrophes, hyphens and spaces, 1–64 characters,
+/// starting with a letter. Returns it trimmed with inner spaces collapsed.
+pub fn person_name(field: &str, input: &str) -> Result<String, RaError> {
+    let name = input.split_whitespace().collect::<Vec<_>>().join(" ");
+    let count = name.chars().count();
+    if count == 0 {
+        return Err(RaError::invalid(
+            field,
+            "required",
+            "Bu maydonni to'ldiring.",
+            "Заполните это поле.",
+            "Please fill in this field.",
+        ));
+    }
+    if count > 64 {
+        return Err(RaError::invalid(
+            field,
+            "too_long",
+            "Ko'pi bilan 64 ta belgi bo'lishi mumkin.",
+            "Допускается не более 64 символов.",
+            "At most 64 characters are allowed.",
+        ));
+    }
+    let starts_with_letter = name.chars().next().is_some_and(is_name_letter);
+    if !starts_with_letter || !name.chars().all(|c| is_name_letter(c) || is_apostrophe(c) || c == '-' || c == ' ') {
+        return Err(RaError::invalid(
+            field,
+            "invalid_name",
+            "Faqat harflar (lotin yoki kirill), tutuq belgisi, chiziqcha va bo'sh joy ishlatish mumkin.",
+            "Допускаются только буквы (латиница или кириллица), апостроф, дефис и пробел.",
+            "Only letters (Latin or Cyrillic), apostrophes, hyphens and spaces are allowed.",
+        ));
+    }
+    Ok(name)
+}
+
+/// Checks a free-text field (region, district, company name, title): 1–`max` characters,
+/// no control characters. Returns it trimmed.
+pub fn text(field: &str, input: &str, max: usize) -> Result<String, RaError> {
+    let value = input.trim();
+    if value.is_empty() {
+        return Err(RaError::invalid(
+            field,
+            "required",
+            "Bu maydonni to'ldiring.",
+            "Заполните это поле.",
+            "Please fill in this field.",
+        ));
+    }
+    if value.chars().count() > max {
+        return Err(RaError::invalid(
+            field,
+            "too_long",
+            &format!("Ko'pi bilan {max} ta belgi bo'lishi mumkin."),
+            &format!("Допускается не более {max} символов."),
+            &format!("At most {max} characters are allowed."),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(RaError::invalid(
+            field,
+            "invalid_text",
+            "Matnda boshqaruv belgilari bo'lmasligi kerak.",
+            "Текст не должен содержать управляющих символов.",
+            "The text must not contain control characters.",
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// Checks a passport series and number: two Latin letters and seven digits
+/// (`AA1234567`, spaces ignored, letters upper-cased).
+pub fn passport(input: &str) -> Result<String, RaError> {
+    let value: String = input.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+    let b = value.as_bytes();
+    if b.len() != 9 || !b[..2].iter().all(u8::is_ascii_uppercase) || !b[2..].iter().all(u8::is_ascii_digit) {
+        return Err(RaError::invalid(
+            "passport",
+            "invalid_passport",
+            "Pasport seriyasi va raqami ikki lotin harfi va yetti raqamdan iborat bo'lishi kerak, masalan AA1234567.",
+            "Серия и номер паспорта: две латинские буквы и семь цифр, например AA1234567.",
+            "The passport series and number must be two Latin letters and seven digits, e.g. AA1234567.",
+        ));
+    }
+    Ok(value)
+}
+
+/// Normalises an Uzbek mobile number to `998XXXXXXXXX`, accepting the usual spellings
+/// (`+998 90 123-45-67`, `998901234567`, `90 123 45 67`, `(90) 123 45 67`).
+pub fn phone(input: &str) -> Result<String, RaError> {
+    let trimmed = input.trim();
+    let bad = || {
+        RaError::invalid(
+            "phone",
+            "invalid_phone",
+            "Telefon raqami +998 XX XXX XX XX ko'rinishida bo'lishi kerak.",
+            "Номер телефона должен быть в виде +998 XX XXX XX XX.",
+            "The phone number must look like +998 XX XXX XX XX.",
+        )
+    };
+    let (plus, rest) = match trimmed.strip_prefix('+') {
+        Some(rest) => (true, rest),
+        None => (false, trimmed),
+    };
+    if !rest.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.')) {
+        return Err(bad());
+    }
+    let mut digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+    if !plus && digits.len() > 12 && digits.starts_with("00") {
+        digits.drain(..2);
+    }
+    let foreign = || {
+        RaError::invalid(
+            "phone",
+            "foreign_phone",
+            "Faqat O'zbekiston mobil raqamlari (+998) qabul qilinadi.",
+            "Принимаются только мобильные номера Узбекистана (+998).",
+            "Only Uzbek mobile numbers (+998) are accepted.",
+        )
+    };
+    let national = if digits.len() == 9 && !plus {
+        digits
+    } else if let Some(national) = digits.strip_prefix("998") {
+        national.to_string()
+    } else if plus || digits.len() > 9 {
+        return Err(foreign());
+    } else {
+        return Err(bad());
+    };
+    if national.len() != 9 {
+        return Err(bad());
+    }
+    Ok(format!("998{national}"))
+}
+
+/// `998901234567` → `+998 90 *** ** 67`.
+pub fn mask_phone(normalised: &str) -> String {
+    match (normalised.get(3..5), normalised.get(10..12)) {
+        (Some(operator), Some(last)) => format!("+998 {operator} *** ** {last}"),
+        _ => "+998 ** *** ** **".to_string(),
+    }
+}
+
+/// Checks a company INN: nine digits starting with 2 or 3 (the control digit's
+/// algorithm is not public, so only the form is checked).
+pub fn company_inn(input: &str) -> Result<String, RaError> {
+    let value = input.trim();
+    let b = value.as_bytes();
+    if b.len() != 9 || !b.iter().all(u8::is_ascii_digit) || !matches!(b[0], b'2' | b'3') {
+        return Err(RaError::invalid(
+            "company_inn",
+            "invalid_inn",
+            "Tashkilot STIRi 2 yoki 3 bilan boshlanadigan 9 ta raqamdan iborat bo'lishi kerak.",
+            "ИНН организации должен состоять из 9 цифр и начинаться с 2 или 3.",
+            "A company INN is 9 digits starting with 2 or 3.",
+        ));
+    }
+    Ok(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn pinfl_example_from_identifiers_md() {
+        let facts = pinfl("32808810170066").unwrap();
+        assert_eq!(facts.birth_date, Date::from_calendar_date(1981, Month::August, 28).unwrap());
+        assert!(facts.male);
+        assert_eq!(pinfl_check_digit(&[3, 2, 8, 0, 8, 8, 1, 0, 1, 7, 0, 0, 6]), 6);
+    }
+
+    #[test]
+    fn pinfl_rejections() {
+        assert_eq!(pinfl("32808810170065").unwrap_err().code, "invalid_pinfl"); // check digit
+        assert!(pinfl("3280881017006").is_err()); // 13 digits
+        assert!(pinfl("7280881017006x").is_err());
+        assert!(pinfl("73008810170066").is_err()); // century digit 7
+        assert!(pinfl("33002810170060").is_err()); // 30 Feb
+        assert_eq!(pinfl("32808810170065").unwrap_err().field.as_deref(), Some("pinfl"));
+    }
+
+    #[test]
+    fn birth_date_must_match() {
+        let d = pinfl("32808810170066").unwrap().birth_date;
+        assert!(birth_date("1981-08-28", d).is_ok());
+        assert_eq!(birth_date("1981-08-29", d).unwrap_err().code, "birth_date_mismatch");
+        assert_eq!(birth_date("28.08.1981", d).unwrap_err().code, "invalid_birth_date");
+    }
+
+    #[test]
+    fn phones() {
+        for ok in
+            ["+998 90 123-45-67", "998901234567", "90 123 45 67", "(90) 123-45-67", "+998901234567", "00998901234567"]
+        {
+            assert_eq!(phone(ok).unwrap(), "998901234567", "{ok}");
+        }
+        assert_eq!(phone("+7 916 123 45 67").unwrap_err().code, "foreign_phone");
+        assert_eq!(phone("+79161234567").unwrap_err().code, "foreign_phone");
+        assert_eq!(phone("12345").unwrap_err().code, "invalid_phone");
+        assert_eq!(phone("+998 90 123 45 6").unwrap_err().code, "invalid_phone");
+        assert_eq!(phone("90 123 45 6a").unwrap_err().code, "invalid_phone");
+        assert_eq!(mask_phone("998901234567"), "+998 90 *** ** 67");
+    }
+
+    #[test]
+    fn names_and_passports() {
+        assert_eq!(person_name("surname", "  G\u{02BB}ulomov ").unwrap(), "G\u{02BB}ulomov");
+        assert!(person_name("surname", "Ўғилой-Қизи").is_ok());
+        assert!(person_name("surname", "O'Neil  Smith").is_ok());
+        assert!(person_name("surname", "").is_err());
+        assert!(person_name("surname", "-abc").is_err());
+        assert!(person_name("surname", "R2D2").is_err());
+        assert!(person_name("surname", "李").is_err());
+        assert!(person_name("surname", &"a".repeat(65)).is_err());
+        assert_eq!(passport("aa 1234567").unwrap(), "AA1234567");
+        assert!(passport("A11234567").is_err());
+        assert!(passport("AA123456").is_err());
+        assert!(passport("ÄA1234567").is_err());
+        assert!(company_inn("301234567").is_ok());
+        assert!(company_inn("401234567").is_err());
+        assert!(company_inn("30123456").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn any_valid_pinfl_is_accepted(first in 1u8..=6, y in 0u32..100, m in 1u8..=12, d in 1u8..=28, rest in 0u32..1_000_000) {
+            let s = format!("{first}{d:02}{m:02}{y:02}{rest:06}");
+            let mut first13 = [0u8; 13];
+            for (i, b) in s.bytes().enumerate() { first13[i] = b - b'0'; }
+            let full = format!("{s}{}", pinfl_check_digit(&first13));
+            let facts = pinfl(&full).unwrap();
+            prop_assert_eq!(facts.birth_date.day(), d);
+            // Changing any single digit breaks the check digit or the date.
+            for i in 0..14 {
+                let mut bytes = full.clone().into_bytes();
+                bytes[i] = b'0' + (bytes[i] - b'0' + 1) % 10;
+                let changed = String::from_utf8(bytes).unwrap();
+                if i == 13 || (7..13).contains(&i) {
+                    prop_assert!(pinfl(&changed).is_err());
+                }
+            }
+        }
+
+        #[test]
+        fn pinfl_never_panics(s in "\\PC{0,20}") {
+            let _ = pinfl(&s);
+        }
+
+        #[test]
+        fn phone_normalisation_is_stable(op in 10u32..100, n in 0u32..10_000_000) {
+            let national = format!("{op:02}{n:07}");
+            let spaced = format!("+998 {} {}-{}-{}", &national[..2], &national[2..5], &national[5..7], &national[7..]);
+            let normal = phone(&spaced).unwrap();
+            prop_assert_eq!(&normal, &format!("998{national}"));
+            prop_assert_eq!(phone(&normal).unwrap(), normal.clone());
+            prop_assert_eq!(phone(&national).unwrap(), normal);
+        }
+
+        #[test]
+        fn validators_never_panic(s in "\\PC{0,80}") {
+            let _ = phone(&s);
+            let _ = passport(&s);
+            let _ = company_inn(&s);
+            if let Ok(name) = person_name("surname", &s) {
+                prop_assert!(name.chars().count() <= 64);
+                prop_assert!(!name.starts_with(' '));
+            }
+        }
+    }
+}
