@@ -1,0 +1,19 @@
+//! Imzo's HTTP layer: the application API, payment callbacks, certificate downloads.
+//! It holds no key: everything that signs is reached through the workflow and the CA.
+#![warn(missing_docs)]
+
+mod context;
+mod error;
+mod extract;
+mod money;
+mod router;
+mod routes;
+mod state;
+mod upload;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::ApiError;
+pub use router::router;
+pub use state::AppState;

@@ -1,0 +1,152 @@
+//! The route table. Every route is registered through [`Routes::add`] together with the
+//! path the OpenAPI document gives it, so the test can hold the two against each other.
+
+use crate::context::Ctx;
+use crate::error::ApiError;
+use crate::routes::{applications, ca, certificates, dev, health, lookup, openapi, operator, pay, sandbox};
+use crate::{AppState, extract::JSON_BODY_LIMIT};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
+use axum::routing::{MethodRouter, get, post};
+use imzo_gateways::payme::Ledger;
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+
+pub(crate) type Shared = Arc<Ctx>;
+
+/// Largest submission body: two 5 MB documents, the request and multipart framing.
+pub(crate) const SUBMIT_BODY_LIMIT: usize = 11 * 1024 * 1024;
+
+/// A router under construction plus the (method, documented path) list of what it serves.
+pub(crate) struct Routes {
+    router: Router<Shared>,
+    table: Vec<(Method, &'static str)>,
+}
+
+impl Routes {
+    fn new() -> Self {
+        Routes { router: Router::new(), table: Vec::new() }
+    }
+
+    /// Serves `handler` at `axum_path` and records it under `documented` (the OpenAPI
+    /// spelling, which may differ: matchit allows no suffix after a parameter, and one
+    /// segment must keep one parameter name across routes).
+    fn add(mut self, method: Method, documented: &[&'static str], axum_path: &str, handler: MethodRouter<Shared>) -> Self {
+        self.table.extend(documented.iter().map(|path| (method.clone(), *path)));
+        self.router = self.router.route(axum_path, handler);
+        self
+    }
+
+    /// (method, documented path) of every route served.
+    #[cfg(test)]
+    pub(crate) fn table(&self) -> &[(Method, &'static str)] {
+        &self.table
+    }
+}
+
+/// All routes for a deployment with these switches.
+pub(crate) fn routes(dev_outbox: bool, payme_sandbox: bool) -> Routes {
+    let mut r = Routes::new()
+        .add(Method::GET, &["/healthz"], "/healthz", get(health::healthz))
+        .add(Method::GET, &["/api/openapi.json"], "/api/openapi.json", get(openapi::document))
+        .add(Method::POST, &["/api/v1/applications"], "/api/v1/applications", post(applications::start))
+        .add(
+            Method::POST,
+            &["/api/v1/applications/{draft_id}/code/resend"],
+            "/api/v1/applications/{key}/code/resend",
+            post(applications::resend_code),
+        )
+        .add(
+            Method::POST,
+            &["/api/v1/applications/{draft_id}/phone"],
+            "/api/v1/applications/{key}/phone",
+            post(applications::verify_phone),
+        )
+        .add(
+            Method::POST,
+            &["/api/v1/applications/{draft_id}/submit"],
+            "/api/v1/applications/{key}/submit",
+            post(applications::submit).layer(DefaultBodyLimit::max(SUBMIT_BODY_LIMIT)),
+        )
+        .add(Method::POST, &["/api/v1/captcha"], "/api/v1/captcha", post(lookup::new_captcha))
+        .add(Method::POST, &["/api/v1/lookup"], "/api/v1/lookup", post(lookup::lookup))
+        .add(
+            Method::POST,
+            &["/api/v1/applications/{number}/challenge"],
+            "/api/v1/applications/{key}/challenge",
+            post(lookup::challenge),
+        )
+        .add(Method::POST, &["/api/v1/applications/{number}/view"], "/api/v1/applications/{key}/view", post(lookup::view))
+        .add(
+            Method::POST,
+            &["/api/v1/applications/{number}/confirm"],
+            "/api/v1/applications/{key}/confirm",
+            post(lookup::confirm),
+        )
+        .add(
+            Method::GET,
+            &["/api/v1/applications/{number}/certificate"],
+            "/api/v1/applications/{key}/certificate",
+            get(lookup::certificate),
+        )
+        .add(Method::POST, &["/api/v1/operator/challenge"], "/api/v1/operator/challenge", post(operator::challenge))
+        .add(Method::POST, &["/api/v1/operator/decisions"], "/api/v1/operator/decisions", post(operator::decide))
+        .add(
+            Method::GET,
+            &["/api/v1/certificates/{serial}.pem", "/api/v1/certificates/{serial}.der"],
+            "/api/v1/certificates/{file}",
+            get(certificates::by_serial),
+        )
+        .add(Method::GET, &["/ca/{id}.crt", "/ca/{id}.pem"], "/ca/{file}", get(ca::certificate))
+        .add(Method::POST, &["/pay/payme"], "/pay/payme", post(pay::payme));
+    if dev_outbox {
+        r = r.add(Method::GET, &["/api/v1/dev/outbox"], "/api/v1/dev/outbox", get(dev::outbox));
+    }
+    if payme_sandbox {
+        r = r
+            .add(Method::GET, &["/sandbox/pay"], "/sandbox/pay", get(sandbox::page))
+            .add(Method::POST, &["/sandbox/pay"], "/sandbox/pay", post(sandbox::pay_form))
+            .add(Method::POST, &["/api/v1/dev/sandbox/pay"], "/api/v1/dev/sandbox/pay", post(sandbox::pay_json));
+    }
+    r
+}
+
+async fn no_route() -> ApiError {
+    ApiError::not_found("route")
+}
+
+async fn wrong_method() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        None,
+        imzo_ra::Localized {
+            uz: "Bu manzil uchun bunday HTTP metodi yo'q".to_owned(),
+            ru: "Этот HTTP-метод не поддерживается по данному адресу".to_owned(),
+            en: "This HTTP method is not allowed here".to_owned(),
+        },
+    )
+}
+
+/// The whole HTTP surface of a registration centre.
+pub fn router<L>(state: AppState<L>) -> Router
+where
+    L: Ledger + 'static,
+{
+    let routes = routes(state.dev_outbox, state.payme_sandbox);
+    let ctx = Ctx {
+        registration: state.registration,
+        payme: Box::new(state.payme),
+        ca_certificates: state.ca_certificates,
+        payme_merchant_id: state.payme_merchant_id,
+        payme_sandbox: state.payme_sandbox,
+    };
+    routes
+        .router
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .with_state(Arc::new(ctx))
+}

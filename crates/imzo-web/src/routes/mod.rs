@@ -1,0 +1,12 @@
+//! Handlers, grouped by the part of the flow they serve.
+
+pub(crate) mod applications;
+pub(crate) mod ca;
+pub(crate) mod certificates;
+pub(crate) mod dev;
+pub(crate) mod health;
+pub(crate) mod lookup;
+pub(crate) mod openapi;
+pub(crate) mod operator;
+pub(crate) mod pay;
+pub(crate) mod sandbox;
