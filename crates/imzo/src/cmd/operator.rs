@@ -1,0 +1,80 @@
+//! `imzo operator approve|reject`: decisions signed with the operator's own key.
+
+use crate::client::{Client, DEFAULT_SERVER};
+use anyhow::{Context, Result};
+use imzo_pki::cms::{self, SignOptions};
+use crate::api::{Challenge, View};
+use imzo_ra::{Decision, DecisionDocument};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Subcommands of `imzo operator`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Approve application N.
+    Approve {
+        /// 12-digit application number.
+        number: String,
+        #[command(flatten)]
+        key: OperatorKey,
+    },
+    /// Reject application N; the reason is sent to the applicant by SMS.
+    Reject {
+        /// 12-digit application number.
+        number: String,
+        /// Why (sent to the applicant).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        key: OperatorKey,
+    },
+}
+
+/// The operator's key file and the deployment.
+#[derive(Debug, clap::Args)]
+pub(crate) struct OperatorKey {
+    /// The operator's .pfx (for the first operator: DATA/operators/operator1.pfx).
+    #[arg(long)]
+    pfx: PathBuf,
+    /// File holding the .pfx password (asked on the terminal if absent).
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+    /// The deployment.
+    #[arg(long, env = "IMZO_SERVER", default_value = DEFAULT_SERVER)]
+    server: String,
+}
+
+/// Runs `imzo operator`.
+pub(crate) fn run(command: Command) -> Result<ExitCode> {
+    let (number, decision, key) = match command {
+        Command::Approve { number, key } => (number, Decision::Approve, key),
+        Command::Reject { number, reason, key } => {
+            if reason.trim().is_empty() {
+                anyhow::bail!("--reason must say why the application is rejected");
+            }
+            (number, Decision::Reject { reason }, key)
+        }
+    };
+    let (pfx, _password) = crate::keys::open(&key.pfx, key.password_file.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    let view = runtime.block_on(async {
+        let client = Client::new(&key.server)?;
+        let challenge: Challenge = client.post_json("/api/v1/operator/challenge", &serde_json::json!({})).await?;
+        let document = DecisionDocument {
+            challenge_id: challenge.id,
+            challenge_base64: challenge.challenge_base64,
+            application: number.clone(),
+            decision,
+        };
+        let json = serde_json::to_vec(&document).context("cannot encode the decision")?;
+        let options = SignOptions { detached: false, signing_time: time::OffsetDateTime::now_utc() };
+        let signed = cms::sign(&json, &pfx.key, &pfx.chain, &options).context("cannot sign the decision")?;
+        client.post_bytes::<View>("/api/v1/operator/decisions", "application/pkcs7-mime", signed).await
+    })?;
+    println!("Application {}: {}", view.number, view.state);
+    println!("  Applicant: {}", view.full_name);
+    if let Some(reason) = &view.rejection_reason {
+        println!("  Reason:    {reason}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,82 @@
+//! The `imzo` command line: runs the embedded deployment (`up`), enrols and reviews
+//! applications against it, and signs and verifies with the resulting keys.
+
+mod cmd;
+mod api;
+mod client;
+mod config;
+mod keys;
+mod logging;
+mod tashkent;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Imzo: a national electronic-signature infrastructure in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "imzo", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start everything on embedded defaults (bootstraps the CAs on first start).
+    Up(cmd::up::Args),
+    /// Apply for a certificate, follow the application and install the result.
+    Enroll(Box<cmd::enroll::Args>),
+    /// Operator decisions, signed with the operator's own key.
+    #[command(subcommand)]
+    Operator(cmd::operator::Command),
+    /// Print the SMS outbox of an embedded deployment.
+    Outbox(cmd::outbox::Args),
+    /// Sign a file (CMS / CAdES).
+    Sign(cmd::sign::Args),
+    /// Verify a CMS signature.
+    Verify(cmd::verify::Args),
+    /// Inspect PKCS#12 key files.
+    #[command(subcommand)]
+    Pfx(cmd::pfx::Command),
+    /// Certificate tools.
+    #[command(subcommand)]
+    X509(cmd::x509::Command),
+    /// Trust anchors of the local deployment.
+    Trust(cmd::trust::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap exits 2 on usage errors already; help/version are a success.
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let result = match cli.command {
+        Command::Up(args) => cmd::up::run(args),
+        Command::Enroll(args) => cmd::enroll::run(*args),
+        Command::Operator(command) => cmd::operator::run(command),
+        Command::Outbox(args) => cmd::outbox::run(args),
+        Command::Sign(args) => cmd::sign::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
+        Command::Pfx(command) => cmd::pfx::run(command),
+        Command::X509(command) => cmd::x509::run(command),
+        Command::Trust(args) => cmd::trust::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("imzo: {e:#}");
+            // A refusal by the server or a wrong password is a definite answer (1);
+            // anything else means the job could not be done or judged (2).
+            if e.downcast_ref::<client::Refused>().is_some() || e.downcast_ref::<keys::WrongPassword>().is_some() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::from(2)
+            }
+        }
+    }
+}

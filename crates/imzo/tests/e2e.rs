@@ -1,0 +1,325 @@
+//! The whole flow against the real binary: `imzo up`, enrolment with real documents,
+//! payment through the Payme merchant endpoint, a signed operator decision, proof of
+//! possession and issuance, then signatures checked by `imzo verify` and OpenSSL.
+//! Run once on SQLite and once on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+/// 270 000 sum in force: 7 % for an individual is 18 900 sum.
+const BCV_ENV: (&str, &str) = ("IMZO_FEES_BCV", "2020-01-01=270000");
+const FEE_TIYIN: i64 = 1_890_000;
+
+struct Applicant {
+    pinfl: &'static str,
+    phone_input: &'static str,
+    phone: &'static str,
+}
+
+const HOLDER: Applicant = Applicant { pinfl: "32808810170066", phone_input: "+998 90 123-45-67", phone: "998901234567" };
+const REJECTED: Applicant = Applicant { pinfl: "32808810170073", phone_input: "+998 91 765 43 21", phone: "998917654321" };
+
+/// Applies with `imzo enroll`, answering the SMS code it asks for from the outbox.
+/// Returns the application number and the .pfx path.
+fn enroll(server: &Server, work: &Path, who: &Applicant) -> (String, PathBuf) {
+    let passport = work.join("passport.pdf");
+    let selfie = work.join("selfie.png");
+    write_pdf(&passport);
+    write_png(&selfie);
+    let password_file = work.join("holder.password");
+    std::fs::write(&password_file, "correct horse battery staple\n").unwrap();
+    let keys = work.join(format!("keys-{}", who.pinfl));
+    let after = server.outbox_last_id();
+    let mut child = imzo()
+        .args(["enroll", "--server", &server.base, "--type", "individual", "--pinfl", who.pinfl])
+        .args(["--surname", "Aliyev", "--given-name", "Vali", "--patronymic", "G'aniyevich"])
+        .args(["--birth-date", "1981-08-28", "--region", "Toshkent shahri", "--district", "Yunusobod tumani"])
+        .args(["--passport", "AA1234567", "--phone", who.phone_input])
+        .arg("--passport-scan")
+        .arg(&passport)
+        .arg("--selfie")
+        .arg(&selfie)
+        .arg("--keys")
+        .arg(&keys)
+        .arg("--password-file")
+        .arg(&password_file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sms = server.wait_sms(who.phone, after);
+    let code = code_in(sms["text"].as_str().unwrap());
+    writeln!(child.stdin.take().unwrap(), "{code}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "imzo enroll failed:\n{stdout}\n{}", text(&out.stderr));
+    let number = field(&stdout, "Application number:");
+    assert_eq!(number.len(), 12, "{stdout}");
+    assert!(stdout.contains("18") && stdout.contains("900"), "fee of 18 900 sum not shown:\n{stdout}");
+    assert!(stdout.contains("Tashkent"), "{stdout}");
+    assert!(stdout.contains("/sandbox/pay?"), "{stdout}");
+    let pfx = PathBuf::from(field(&stdout, "Key file:"));
+    assert_eq!(pfx.parent().unwrap(), keys.join("DSKEYS"));
+    assert_eq!(pfx.file_name().unwrap().to_str().unwrap(), format!("DS{}0001.pfx", who.pinfl));
+    (number, pfx)
+}
+
+fn field(stdout: &str, label: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(label))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| panic!("no {label:?} in:\n{stdout}"))
+}
+
+/// Pays `number` through `POST /pay/payme` as Payme would: Check, Create, Perform.
+fn pay(server: &Server, number: &str, txn: &str) {
+    let account = serde_json::json!({ "application": number });
+    let wrong = server.payme("CheckPerformTransaction", serde_json::json!({ "amount": FEE_TIYIN + 100, "account": account }));
+    assert_eq!(wrong["error"]["code"], -31001, "{wrong}");
+    let check = server.payme("CheckPerformTransaction", serde_json::json!({ "amount": FEE_TIYIN, "account": account }));
+    assert_eq!(check["result"]["allow"], true, "{check}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let create = server.payme(
+        "CreateTransaction",
+        serde_json::json!({ "id": txn, "time": now, "amount": FEE_TIYIN, "account": account }),
+    );
+    assert_eq!(create["result"]["state"], 1, "{create}");
+    let perform = server.payme("PerformTransaction", serde_json::json!({ "id": txn }));
+    assert_eq!(perform["result"]["state"], 2, "{perform}");
+}
+
+fn operator(server: &Server, args: &[&str]) -> std::process::Output {
+    let data = &server.data;
+    run(imzo()
+        .arg("operator")
+        .args(args)
+        .arg("--pfx")
+        .arg(data.join("operators/operator1.pfx"))
+        .arg("--password-file")
+        .arg(data.join("operators/operator1.password"))
+        .args(["--server", &server.base]))
+}
+
+fn flip_byte_of(path: &Path, needle: &[u8]) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let at = bytes.windows(needle.len()).position(|w| w == needle).expect("content found in the file");
+    bytes[at] ^= 0x01;
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn walk(database: Option<&str>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path();
+    let data = work.join("data");
+    let server = Server::start(&data, database, &[BCV_ENV]);
+    let root = data.join("pki/root.pem");
+    let rc1 = data.join("pki/rc1.pem");
+
+    // Apply, pay, approve, confirm.
+    let (number, pfx) = enroll(&server, work, &HOLDER);
+    let password_file = work.join("holder.password");
+    pay(&server, &number, "5e730e8e0b852a417aa49ceb");
+    let out = operator(&server, &["approve", &number]);
+    assert!(out.status.success(), "approve failed:\n{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("approved"), "{}", text(&out.stdout));
+    let status = ok(imzo()
+        .args(["enroll", "status", &number, "--server", &server.base])
+        .arg("--pfx")
+        .arg(&pfx)
+        .arg("--password-file")
+        .arg(&password_file));
+    assert!(status.contains("approved"), "{status}");
+    let confirmed = ok(imzo()
+        .args(["enroll", "confirm", &number, "--server", &server.base])
+        .arg("--pfx")
+        .arg(&pfx)
+        .arg("--password-file")
+        .arg(&password_file));
+    assert!(confirmed.contains("Serial:") && confirmed.contains("32808810170066"), "{confirmed}");
+
+    // The .pfx is now the permanent key file: OpenSSL opens it, its certificate chains.
+    let pass_arg = format!("file:{}", password_file.display());
+    let (opened, info) = openssl(&["pkcs12", "-info", "-noout", "-in", pfx.to_str().unwrap(), "-passin", &pass_arg]);
+    assert!(opened, "{info}");
+    let holder_pem = work.join("holder.pem");
+    let (exported, text_out) = openssl(&[
+        "pkcs12", "-in", pfx.to_str().unwrap(), "-passin", &pass_arg, "-clcerts", "-nokeys", "-out",
+        holder_pem.to_str().unwrap(),
+    ]);
+    assert!(exported, "{text_out}");
+    let (verified, text_out) = openssl(&[
+        "verify", "-CAfile", root.to_str().unwrap(), "-untrusted", rc1.to_str().unwrap(), holder_pem.to_str().unwrap(),
+    ]);
+    assert!(verified, "{text_out}");
+
+    // Sign a document, attached and detached; both verifiers accept.
+    let doc = work.join("contract.txt");
+    std::fs::write(&doc, "Shartnoma: 1 000 000 so'm, muddati 2026-12-31.\n").unwrap();
+    let attached = work.join("contract.p7s");
+    let detached = work.join("contract.det.p7s");
+    for (out, extra) in [(&attached, None), (&detached, Some("--detached"))] {
+        let mut cmd = imzo();
+        cmd.arg("sign").arg("--pfx").arg(&pfx).arg("--password-file").arg(&password_file);
+        if let Some(flag) = extra {
+            cmd.arg(flag);
+        }
+        ok(cmd.arg(&doc).arg("-o").arg(out));
+    }
+    ok(imzo().arg("verify").arg(&attached).arg("--trust").arg(&root));
+    ok(imzo().arg("verify").arg(&detached).arg("--content").arg(&doc).arg("--trust").arg(&root));
+    let (good, t) = openssl(&[
+        "cms", "-verify", "-inform", "DER", "-in", attached.to_str().unwrap(), "-purpose", "any", "-CAfile",
+        root.to_str().unwrap(), "-out", "/dev/null",
+    ]);
+    assert!(good, "{t}");
+    let (good, t) = openssl(&[
+        "cms", "-verify", "-binary", "-inform", "DER", "-in", detached.to_str().unwrap(), "-content",
+        doc.to_str().unwrap(), "-purpose", "any", "-CAfile", root.to_str().unwrap(), "-out", "/dev/null",
+    ]);
+    assert!(good, "{t}");
+
+    // One changed byte: both verifiers reject, `imzo verify` with exit status 1.
+    flip_byte_of(&attached, b"Shartnoma");
+    let out = run(imzo().arg("verify").arg(&attached).arg("--trust").arg(&root));
+    assert_eq!(out.status.code(), Some(1), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let (good, _) = openssl(&[
+        "cms", "-verify", "-inform", "DER", "-in", attached.to_str().unwrap(), "-purpose", "any", "-CAfile",
+        root.to_str().unwrap(), "-out", "/dev/null",
+    ]);
+    assert!(!good, "openssl accepted a changed attached signature");
+    flip_byte_of(&doc, b"Shartnoma");
+    let out = run(imzo().arg("verify").arg(&detached).arg("--content").arg(&doc).arg("--trust").arg(&root));
+    assert_eq!(out.status.code(), Some(1), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let (good, _) = openssl(&[
+        "cms", "-verify", "-binary", "-inform", "DER", "-in", detached.to_str().unwrap(), "-content",
+        doc.to_str().unwrap(), "-purpose", "any", "-CAfile", root.to_str().unwrap(), "-out", "/dev/null",
+    ]);
+    assert!(!good, "openssl accepted changed content");
+
+    // Rejection: the applicant is told by SMS, and the application cannot be confirmed.
+    let rejected_work = work.join("second");
+    std::fs::create_dir_all(&rejected_work).unwrap();
+    let (second, second_pfx) = enroll(&server, &rejected_work, &REJECTED);
+    pay(&server, &second, "5e730e8e0b852a417aa49cec");
+    let after = server.outbox_last_id();
+    let reason = "Pasport nusxasi o'qib bo'lmaydi";
+    let out = operator(&server, &["reject", &second, "--reason", reason]);
+    assert!(out.status.success(), "reject failed:\n{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("rejected"), "{}", text(&out.stdout));
+    let sms = server.wait_sms(REJECTED.phone, after);
+    assert!(sms["text"].as_str().unwrap().contains(&second), "rejection SMS does not name the application: {sms}");
+    let out = run(imzo()
+        .args(["enroll", "confirm", &second, "--server", &server.base])
+        .arg("--pfx")
+        .arg(&second_pfx)
+        .arg("--password-file")
+        .arg(rejected_work.join("holder.password")));
+    assert_eq!(out.status.code(), Some(1), "confirming a rejected application: {}", text(&out.stderr));
+
+    // A second operator decision on a decided application is refused.
+    let out = operator(&server, &["approve", &second]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+
+    server.stop();
+
+    // A restart reuses the deployment (same root) and the data survives.
+    let root_before = std::fs::read(&root).unwrap();
+    let server = Server::start(&data, database, &[BCV_ENV]);
+    assert_eq!(std::fs::read(&root).unwrap(), root_before);
+    let status = ok(imzo()
+        .args(["enroll", "status", &number, "--server", &server.base])
+        .arg("--pfx")
+        .arg(&pfx)
+        .arg("--password-file")
+        .arg(&password_file));
+    assert!(status.contains("issued"), "{status}");
+    server.stop();
+}
+
+#[test]
+fn e2e_sqlite() {
+    walk(None);
+}
+
+#[test]
+fn e2e_postgres() {
+    let admin = std::env::var("IMZO_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let Some(db) = postgres::FreshDatabase::create(&admin) else {
+        if std::env::var_os("CI").is_some() {
+            panic!("PostgreSQL at {admin} is unreachable (run scripts/ensure-postgres.sh)");
+        }
+        eprintln!("SKIPPED e2e_postgres: PostgreSQL at {admin} is unreachable (run scripts/ensure-postgres.sh)");
+        return;
+    };
+    walk(Some(&db.url));
+}
+
+mod postgres {
+    use sqlx::Connection;
+
+    /// A database made for one run, dropped afterwards.
+    pub(crate) struct FreshDatabase {
+        admin: String,
+        name: String,
+        /// Its URL.
+        pub(crate) url: String,
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    }
+
+    async fn execute(admin: &str, sql: String) -> Result<(), sqlx::Error> {
+        let mut conn = sqlx::PgConnection::connect(admin).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
+        conn.close().await
+    }
+
+    impl FreshDatabase {
+        /// A new empty database next to `admin`'s, or none if the server is unreachable.
+        pub(crate) fn create(admin: &str) -> Option<FreshDatabase> {
+            let name = format!("imzo_e2e_{}_{}", std::process::id(), super::free_port());
+            let rt = runtime();
+            let reachable = rt.block_on(async {
+                tokio::time::timeout(std::time::Duration::from_secs(5), sqlx::PgConnection::connect(admin)).await
+            });
+            match reachable {
+                Ok(Ok(conn)) => rt.block_on(async { conn.close().await.ok() }),
+                _ => return None,
+            };
+            rt.block_on(execute(admin, format!("CREATE DATABASE {name}"))).unwrap();
+            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
+            Some(FreshDatabase { admin: admin.to_string(), url: format!("{base}/{name}"), name })
+        }
+    }
+
+    impl Drop for FreshDatabase {
+        fn drop(&mut self) {
+            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            let _ = runtime().block_on(execute(&self.admin, sql));
+        }
+    }
+}
+
+#[test]
+fn usage_errors_exit_2_and_bad_settings_are_named() {
+    let out = run(imzo().args(["enroll", "--type", "individual"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(imzo()
+        .args(["up", "--data"])
+        .arg(tmp.path())
+        .env("IMZO_FEES_BCV", "yesterday=5")
+        .env("RUST_LOG", "error"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("fees.bcv"), "{}", text(&out.stderr));
+}

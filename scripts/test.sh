@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Every check the project has: clippy with warnings denied, then every test of the
+# workspace (with cargo-nextest when installed). The end-to-end test also runs against
+# PostgreSQL (IMZO_TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres);
+# scripts/ensure-postgres.sh starts (or installs) it and OpenSSL first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# Build outside the clone so fresh clones (CI) reuse one cache.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/imzo-target}
+
+scripts/ensure-postgres.sh
+
+cargo clippy --workspace --all-targets -- -D warnings
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --no-fail-fast
+    # nextest does not run doctests.
+    cargo test --workspace --doc
+else
+    cargo test --workspace
+fi
