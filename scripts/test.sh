@@ -12,9 +12,9 @@ scripts/ensure-postgres.sh
 
 cargo clippy --workspace --all-targets -- -D warnings
 if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --workspace --no-fail-fast
-    # nextest does not run doctests.
+    # nextest does not run doctests; run them first so its summary is the last word.
     cargo test --workspace --doc
+    cargo nextest run --workspace --no-fail-fast
 else
     cargo test --workspace
 fi
