@@ -10,6 +10,12 @@ use spki::SubjectPublicKeyInfoRef;
 pub enum SignatureAlgorithm {
     /// ECDSA over NIST P-256 with SHA-256 (OID 1.2.840.10045.4.3.2). The default.
     EcdsaP256Sha256,
+    /// O'z DSt 1092:2009-II with the 1106:2009-II hash under the national OIDs
+    /// (1.2.860.3.15.1.1.2.2.2.2); the curve is the key's parameter set.
+    OzDst1092,
+    /// The same mathematics under the standard GOST OIDs (GOST R 34.11-94 with
+    /// GOST R 34.10-2001, 1.2.643.2.2.3), for interoperability with other GOST software.
+    Gost2001,
 }
 
 impl SignatureAlgorithm {
@@ -17,15 +23,41 @@ impl SignatureAlgorithm {
     pub fn oid(self) -> ObjectIdentifier {
         match self {
             SignatureAlgorithm::EcdsaP256Sha256 => ECDSA_WITH_SHA256,
+            SignatureAlgorithm::OzDst1092 => crate::ozdst::OZDST_1092_WITH_1106,
+            SignatureAlgorithm::Gost2001 => crate::ozdst::GOST_R3411_94_WITH_R3410_2001,
         }
     }
 
     /// DER `AlgorithmIdentifier` of the signature algorithm, exactly as it goes into a
     /// certificate, CSR or CMS SignerInfo (for ECDSA: parameters absent, RFC 5758).
+    /// National certificates carry NULL parameters (as the authorised body's own do).
     pub fn algorithm_identifier(self) -> spki::AlgorithmIdentifierOwned {
+        let parameters = match self {
+            SignatureAlgorithm::OzDst1092 => Some(der::Any::from(der::asn1::Null)),
+            SignatureAlgorithm::EcdsaP256Sha256 | SignatureAlgorithm::Gost2001 => None,
+        };
         spki::AlgorithmIdentifierOwned {
             oid: self.oid(),
-            parameters: None,
+            parameters,
+        }
+    }
+
+    /// OID of the hash this algorithm signs with, as a CMS digestAlgorithm.
+    pub fn digest_oid(self) -> ObjectIdentifier {
+        match self {
+            SignatureAlgorithm::EcdsaP256Sha256 => ID_SHA256,
+            SignatureAlgorithm::OzDst1092 => crate::ozdst::OZDST_1106_HASH,
+            SignatureAlgorithm::Gost2001 => crate::ozdst::GOST_R3411_94,
+        }
+    }
+
+    /// The hash this algorithm signs with, over `message`.
+    pub fn digest(self, message: &[u8]) -> Vec<u8> {
+        match self {
+            SignatureAlgorithm::EcdsaP256Sha256 => sha2::Sha256::digest(message).to_vec(),
+            SignatureAlgorithm::OzDst1092 | SignatureAlgorithm::Gost2001 => {
+                crate::ozdst::hash(message).to_vec()
+            }
         }
     }
 }
@@ -44,6 +76,8 @@ pub trait RawSigner: Send + Sync {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, PkiError>;
 }
 
+/// id-sha256.
+const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 /// id-ecPublicKey (RFC 5480).
 pub(crate) const EC_PUBLIC_KEY: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
@@ -100,7 +134,9 @@ impl Hash {
 /// `spki_der`, under the algorithm identified by `algorithm_oid`.
 ///
 /// Supported: ECDSA over P-256 with SHA-1/224/256/384/512 (signature as DER
-/// `ECDSA-Sig-Value`), and RSA PKCS#1 v1.5 with SHA-1/224/256/384/512 (so that chains
+/// `ECDSA-Sig-Value`), O'z DSt 1092 / GOST R 34.10-2001 under the national and the
+/// standard OIDs (see [`crate::ozdst`]; the key OIDs are accepted as signature OIDs, as
+/// CMS signer infos from other software write them), and RSA PKCS#1 v1.5 with SHA-1/224/256/384/512 (so that chains
 /// made by other CAs, and public test suites, can be checked). A key of the wrong type
 /// for the algorithm is [`PkiError::Unsupported`]; a signature that does not check out is
 /// [`PkiError::BadSignature`].
@@ -112,6 +148,9 @@ pub fn verify_signature(
 ) -> Result<(), PkiError> {
     let alg = ObjectIdentifier::new(algorithm_oid)
         .map_err(|e| PkiError::malformed("signature algorithm", e))?;
+    if crate::ozdst::is_signature_oid(&alg) {
+        return crate::ozdst::verify_signature(spki_der, &alg, message, signature);
+    }
     let spki = SubjectPublicKeyInfoRef::from_der(spki_der)
         .map_err(|e| PkiError::malformed("SubjectPublicKeyInfo", e))?;
     let (ecdsa, hash) = match alg {

@@ -35,6 +35,12 @@ pub enum Profile {
     /// A registration-centre operator: like Holder (digitalSignature, nonRepudiation,
     /// clientAuth) — decisions are signed with it.
     Operator,
+    /// A CA's delegated OCSP responder (RFC 6960 §4.2.2.2): digitalSignature,
+    /// id-kp-OCSPSigning, id-pkix-ocsp-nocheck; no CRL or OCSP pointers.
+    OcspResponder,
+    /// A time-stamping authority (RFC 3161 §2.3): digitalSignature + nonRepudiation and
+    /// the only extended key usage id-kp-timeStamping, marked critical.
+    TimeStamping,
 }
 
 /// URLs published in issued certificates (CRL distribution point, OCSP, CA issuers).
@@ -93,6 +99,9 @@ const AD_CA_ISSUERS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.
 /// id-kp-clientAuth.
 pub(crate) const KP_CLIENT_AUTH: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2");
+/// id-kp-timeStamping (RFC 3161 §2.3).
+pub(crate) const KP_TIME_STAMPING: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 /// id-kp-emailProtection.
 pub(crate) const KP_EMAIL_PROTECTION: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.4");
@@ -274,7 +283,7 @@ fn extensions_for(params: &IssueParams, ski: &[u8], aki: &[u8]) -> Result<Extens
                 },
             )?);
         }
-        Profile::Holder | Profile::Operator => {
+        Profile::Holder | Profile::Operator | Profile::OcspResponder | Profile::TimeStamping => {
             exts.push(ext(
                 EXT_BASIC_CONSTRAINTS,
                 true,
@@ -287,11 +296,18 @@ fn extensions_for(params: &IssueParams, ski: &[u8], aki: &[u8]) -> Result<Extens
     }
     let ku = if is_ca {
         KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign)
+    } else if params.profile == Profile::OcspResponder {
+        KeyUsage(KeyUsages::DigitalSignature.into())
     } else {
         KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation)
     };
     exts.push(ext(EXT_KEY_USAGE, true, &ku)?);
-    if !is_ca {
+    if params.profile == Profile::TimeStamping {
+        exts.push(ext(EXT_EXT_KEY_USAGE, true, &ExtendedKeyUsage(vec![KP_TIME_STAMPING]))?);
+    } else if params.profile == Profile::OcspResponder {
+        exts.push(ext(EXT_EXT_KEY_USAGE, false, &ExtendedKeyUsage(vec![crate::ocsp::KP_OCSP_SIGNING]))?);
+        exts.push(ext(crate::ocsp::OCSP_NOCHECK, false, &der::asn1::Null)?);
+    } else if !is_ca {
         let eku = ExtendedKeyUsage(vec![
             KP_EMAIL_PROTECTION,
             KP_CLIENT_AUTH,
@@ -308,7 +324,7 @@ fn extensions_for(params: &IssueParams, ski: &[u8], aki: &[u8]) -> Result<Extens
         authority_cert_serial_number: None,
     };
     exts.push(ext(EXT_AUTHORITY_KEY_ID, false, &aki_v)?);
-    if params.profile != Profile::Root {
+    if params.profile != Profile::Root && params.profile != Profile::OcspResponder {
         if let Some(policy) = &params.policy_oid {
             let oid = ObjectIdentifier::new(policy)
                 .map_err(|e| PkiError::malformed("policy OID", format!("{policy:?}: {e}")))?;

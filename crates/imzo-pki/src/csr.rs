@@ -57,7 +57,7 @@ fn request_der(bytes: &[u8]) -> Result<Vec<u8>, PkiError> {
 /// Parses a request (PEM "CERTIFICATE REQUEST" or DER), checks its self-signature and
 /// that its key is of a supported algorithm.
 ///
-/// Only ECDSA P-256 keys are accepted (anything else is [`PkiError::Unsupported`]); a
+/// ECDSA P-256 and O'z DSt 1092 / GOST R 34.10-2001 keys are accepted (anything else is [`PkiError::Unsupported`]); a
 /// signature that does not verify is [`PkiError::BadSignature`].
 pub fn parse_and_verify(bytes: &[u8]) -> Result<CsrInfo, PkiError> {
     let der = request_der(bytes)?;
@@ -72,7 +72,11 @@ pub fn parse_and_verify(bytes: &[u8]) -> Result<CsrInfo, PkiError> {
         return Err(PkiError::malformed("PKCS#10 request", "version must be 0"));
     }
     let spki = &info.public_key;
-    if spki.algorithm.oid != EC_PUBLIC_KEY {
+    let national = [crate::ozdst::OZDST_1092_KEY, crate::ozdst::GOST_R3410_2001]
+        .contains(&spki.algorithm.oid);
+    if national {
+        // The curve is checked (and the point decoded) by verify_signature below.
+    } else if spki.algorithm.oid != EC_PUBLIC_KEY {
         return Err(PkiError::Unsupported(format!(
             "request key algorithm {}",
             spki.algorithm.oid
@@ -82,8 +86,12 @@ pub fn parse_and_verify(bytes: &[u8]) -> Result<CsrInfo, PkiError> {
         .algorithm
         .parameters
         .as_ref()
-        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
-        .ok_or_else(|| PkiError::Unsupported("EC key without a named curve".into()))?;
+        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+    let curve = match (national, curve) {
+        (true, _) => SECP256R1,
+        (false, Some(c)) => c,
+        (false, None) => return Err(PkiError::Unsupported("EC key without a named curve".into())),
+    };
     if curve != SECP256R1 {
         return Err(PkiError::Unsupported(format!(
             "request key curve {curve} (P-256 required)"

@@ -9,14 +9,19 @@
 pub mod alg;
 pub mod cert;
 pub mod cms;
+pub mod cms_tools;
+pub mod crl;
 pub mod csr;
 pub mod error;
 pub mod name;
+pub mod ocsp;
 pub mod oid;
+pub mod ozdst;
 pub mod path;
 pub mod pem;
 pub mod pfx;
 pub mod pkcs8;
+pub mod tsp;
 mod p12_bridge;
 mod rsa_verify;
 

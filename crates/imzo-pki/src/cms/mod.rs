@@ -1,10 +1,10 @@
 //! CMS SignedData (RFC 5652): signing with signed attributes, and verification.
 
-mod attributes;
+pub(crate) mod attributes;
 pub mod ber;
-mod input;
+pub(crate) mod input;
 mod sign;
-mod verify;
+pub(crate) mod verify;
 
 use crate::{PkiError, RawSigner, path::PathError};
 use time::OffsetDateTime;

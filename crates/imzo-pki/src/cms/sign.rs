@@ -1,7 +1,7 @@
 //! Making SignedData: document signatures and proofs of possession.
 
 use super::SignOptions;
-use super::attributes::{self, ECDSA_WITH_SHA256, ID_DATA, ID_SHA256, ID_SIGNED_DATA};
+use super::attributes::{self, ECDSA_WITH_SHA256, ID_DATA, ID_SIGNED_DATA};
 use crate::{PkiError, RawSigner, SignatureAlgorithm, alg};
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
@@ -10,7 +10,6 @@ use cms::signed_data::{
 };
 use der::asn1::{OctetString, SetOfVec};
 use der::{Any, Encode};
-use sha2::{Digest, Sha256};
 use spki::AlgorithmIdentifierOwned;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
@@ -30,6 +29,10 @@ fn algorithm(oid: der::asn1::ObjectIdentifier) -> AlgorithmIdentifierOwned {
 fn signature_algorithm(signer: &dyn RawSigner) -> AlgorithmIdentifierOwned {
     match signer.algorithm() {
         SignatureAlgorithm::EcdsaP256Sha256 => algorithm(ECDSA_WITH_SHA256),
+        // As in E-IMZO's own signer infos: the certificate signature OID, NULL parameters.
+        SignatureAlgorithm::OzDst1092 => SignatureAlgorithm::OzDst1092.algorithm_identifier(),
+        // OpenSSL's GOST engine writes the key OID here (RFC 4490 §3.2).
+        SignatureAlgorithm::Gost2001 => algorithm(crate::ozdst::GOST_R3410_2001),
     }
 }
 
@@ -98,7 +101,7 @@ fn build(
     signer_certificate: Option<&Certificate>,
     options: &SignOptions,
 ) -> Result<Vec<u8>, PkiError> {
-    let digest = Sha256::digest(content);
+    let digest = signer.algorithm().digest(content);
     let signed_attrs = attributes::build(&digest, options.signing_time, signer_certificate)?;
     // The signature covers the attributes as a SET (tag 0x31), which is how SetOfVec encodes.
     let to_be_signed = signed_attrs.to_der().map_err(encode_err)?;
@@ -106,7 +109,7 @@ fn build(
     let signer_info = SignerInfo {
         version,
         sid,
-        digest_alg: algorithm(ID_SHA256),
+        digest_alg: algorithm(signer.algorithm().digest_oid()),
         signed_attrs: Some(signed_attrs),
         signature_algorithm: signature_algorithm(signer),
         signature: OctetString::new(signature).map_err(encode_err)?,
@@ -122,7 +125,7 @@ fn build(
     };
     let mut digest_algorithms = SetOfVec::new();
     digest_algorithms
-        .insert(algorithm(ID_SHA256))
+        .insert(algorithm(signer.algorithm().digest_oid()))
         .map_err(encode_err)?;
     let mut signer_infos = SetOfVec::new();
     signer_infos.insert(signer_info).map_err(encode_err)?;

@@ -59,6 +59,7 @@ fn digest(algorithm: &ObjectIdentifier, content: &[u8]) -> Option<Vec<u8>> {
         ID_SHA256 => Some(sha2::Sha256::digest(content).to_vec()),
         ID_SHA384 => Some(sha2::Sha384::digest(content).to_vec()),
         ID_SHA512 => Some(sha2::Sha512::digest(content).to_vec()),
+        other if crate::ozdst::is_hash_oid(&other) => Some(crate::ozdst::hash(content).to_vec()),
         _ => None,
     }
 }

@@ -1,0 +1,54 @@
+//! The curves of GOST R 34.10-2001 that O'z DSt 1092:2009 uses (RFC 4357 §11.4).
+
+use super::curve_macro::gost_curve;
+
+gost_curve! {
+    module: cryptopro_a,
+    curve: CryptoProA,
+    doc: "id-GostR3410-2001-CryptoPro-A-ParamSet (RFC 4357 §11.4); O'z DSt 1092 parameter set .1.",
+    p: "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFD97",
+    p_non_residue: 7,
+    q: "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF6C611070995AD10045841B09B761B893",
+    q_non_residue: 5,
+    point_arithmetic: EquationAIsMinusThree,
+    a: FieldElement::from_u64(3).neg(),
+    b: "00000000000000000000000000000000000000000000000000000000000000A6",
+    gx: "0000000000000000000000000000000000000000000000000000000000000001",
+    gy: "8D91E471E0989CDA27DF505A453F2B7635294F2DDF23E3B122ACC99C9E9F1E14",
+}
+
+gost_curve! {
+    module: cryptopro_c,
+    curve: CryptoProC,
+    doc: "id-GostR3410-2001-CryptoPro-C-ParamSet (RFC 4357 §11.4); O'z DSt 1092 parameter set .2.",
+    p: "9B9F605F5A858107AB1EC85E6B41C8AACF846E86789051D37998F7B9022D759B",
+    p_non_residue: 2,
+    q: "9B9F605F5A858107AB1EC85E6B41C8AA582CA3511EDDFB74F02F3A6598980BB9",
+    q_non_residue: 7,
+    point_arithmetic: EquationAIsMinusThree,
+    a: FieldElement::from_u64(3).neg(),
+    b: "000000000000000000000000000000000000000000000000000000000000805A",
+    gx: "0000000000000000000000000000000000000000000000000000000000000000",
+    gy: "41ECE55743711A8C3CBF3783CD08C0EE4D4DC440D4641A8F366E550DFDB3BB67",
+}
+
+#[cfg(test)]
+gost_curve! {
+    module: rfc5832_test,
+    curve: Rfc5832Test,
+    doc: "The test curve of RFC 5832 §7.1 (GOST R 34.10-2001 example); tests only.",
+    p: "8000000000000000000000000000000000000000000000000000000000000431",
+    p_non_residue: 7,
+    q: "8000000000000000000000000000000150FE8A1892976154C59CFC193ACCF5B3",
+    q_non_residue: 2,
+    point_arithmetic: EquationAIsGeneric,
+    a: FieldElement::from_u64(7),
+    b: "5FBFF498AA938CE739B8E022FBAFEF40563F6E6A3472FC2A514C0CE9DAE23B7E",
+    gx: "0000000000000000000000000000000000000000000000000000000000000002",
+    gy: "08E2A8A0E65147D4BD6316030E16D19C85C97F0A9CA267122B96ABBCEA7E8FC8",
+}
+
+pub(crate) use cryptopro_a::CryptoProA;
+pub(crate) use cryptopro_c::CryptoProC;
+#[cfg(test)]
+pub(crate) use rfc5832_test::Rfc5832Test;
