@@ -58,4 +58,20 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn national_key_file_keeps_the_national_oid() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("root.key.pem");
+        let key = SoftwareKey::generate_with(crate::KeyAlgorithm::OzDst1092A).unwrap();
+        save(&path, &key, b"ca password").unwrap();
+        let pem = std::fs::read(&path).unwrap();
+        let der = imzo_pki::pkcs8::decrypt(&pem, b"ca password").unwrap();
+        let info = <pkcs8::PrivateKeyInfoRef<'_> as der::Decode>::from_der(&der).unwrap();
+        assert_eq!(info.algorithm.oid, imzo_pki::ozdst::OZDST_1092_KEY);
+        let back = load(&path, b"ca password").unwrap();
+        assert_eq!(back.public_key_der(), key.public_key_der());
+        assert_eq!(back.key_algorithm(), Some(crate::KeyAlgorithm::OzDst1092A));
+        assert!(matches!(load(&path, b"wrong"), Err(KeyError::WrongPassword(_))));
+    }
 }

@@ -17,14 +17,27 @@ pub struct PfxKey {
 
 /// Opens a `.pfx` file with its password.
 ///
-/// A wrong password is [`KeyError::WrongPassword`]; a file whose key is not P-256 or
-/// does not belong to its first certificate is [`KeyError::Pki`].
+/// A wrong password is [`KeyError::WrongPassword`]; a file whose key is neither P-256
+/// nor O'z DSt 1092 / GOST R 34.10-2001, or does not belong to its first certificate is [`KeyError::Pki`].
 pub fn open(path: &Path, password: &str) -> Result<PfxKey, KeyError> {
     let bytes = durable::read(path)?;
-    let opened = pfx::read(&bytes, password).map_err(|e| match e {
-        PkiError::WrongPassword => KeyError::WrongPassword(path.display().to_string()),
-        other => KeyError::Pki(other),
-    })?;
+    let opened = match pfx::read(&bytes, password) {
+        Ok(opened) => opened,
+        // Files of the installed base may need the BouncyCastle password rule: the
+        // standard reader cannot tell that from a wrong password.
+        Err(first) => {
+            return match crate::installed_base::read(&bytes, password) {
+                Ok(opened) => Ok(PfxKey {
+                    key: opened.key,
+                    chain: opened.chain,
+                }),
+                Err(_) => Err(match first {
+                    PkiError::WrongPassword => KeyError::WrongPassword(path.display().to_string()),
+                    other => KeyError::Pki(other),
+                }),
+            };
+        }
+    };
     let key = SoftwareKey::from_pkcs8_der(&opened.private_key_info_der)?;
     if let Some(first) = opened.chain.first()
         && imzo_pki::cert::public_key_der(first)? != key.public_key_der()
@@ -114,8 +127,53 @@ mod tests {
                 0o600
             );
         }
-        // A certificate of another key is refused on save.
+        // A certificate of another key is refused on save (P-256, and national below).
         let other = SoftwareKey::generate().unwrap();
         assert!(save(&path, &other, &[self_signed(&key)], "parol").is_err());
+    }
+
+    #[test]
+    fn national_key_save_open_sign() {
+        use crate::KeyAlgorithm;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("DSKEYS/DS328088101700660002.pfx");
+        let key = SoftwareKey::generate_with(KeyAlgorithm::OzDst1092A).unwrap();
+        let cert = self_signed(&key);
+        assert_eq!(
+            cert.signature_algorithm().oid.to_string(),
+            "1.2.860.3.15.1.1.2.2.2.2"
+        );
+        save(&path, &key, std::slice::from_ref(&cert), "parol").unwrap();
+        let opened = open(&path, "parol").unwrap();
+        assert_eq!(opened.key.public_key_der(), key.public_key_der());
+        assert_eq!(opened.key.key_algorithm(), Some(KeyAlgorithm::OzDst1092A));
+        assert_eq!(opened.chain, vec![cert]);
+        let sig = opened.key.sign(b"hujjat").unwrap();
+        imzo_pki::alg::verify_signature(
+            key.public_key_der(),
+            "1.2.860.3.15.1.1.2.2.2.2",
+            b"hujjat",
+            &sig,
+        )
+        .unwrap();
+        assert!(matches!(
+            open(&path, "parol2"),
+            Err(KeyError::WrongPassword(_))
+        ));
+        // A national key saved beside another key's certificate is refused on opening.
+        let other = SoftwareKey::generate_with(KeyAlgorithm::OzDst1092A).unwrap();
+        let path2 = dir.path().join("DSKEYS/mismatch.pfx");
+        let mismatched = imzo_pki::pfx::write(
+            &Pfx {
+                private_key_info_der: other.to_pkcs8_der().unwrap(),
+                chain: vec![self_signed(&key)],
+                friendly_name: None,
+            },
+            "parol",
+        );
+        if let Ok(bytes) = mismatched {
+            std::fs::write(&path2, bytes).unwrap();
+            assert!(open(&path2, "parol").is_err());
+        }
     }
 }
