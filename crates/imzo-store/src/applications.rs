@@ -334,3 +334,34 @@ pub async fn in_state(store: &crate::Store, state: &str, limit: i64) -> Result<V
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(state).bind(limit).fetch_all(store.pool()).await?;
     Ok(rows.iter().map(ApplicationRow::from_row).collect::<Result<_, _>>()?)
 }
+
+/// Records the listed reason code of a rejection of application `id`.
+pub async fn set_rejection_code(tx: &mut Tx<'_>, id: i64, code: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE applications SET rejection_code = $1 WHERE id = $2").bind(code).bind(id).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// The listed reason code of application `id`'s rejection, if any.
+pub async fn rejection_code<'e, E: Executor<'e, Database = Any>>(ex: E, id: i64) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query("SELECT rejection_code FROM applications WHERE id = $1").bind(id).fetch_optional(ex).await?;
+    Ok(match row {
+        Some(r) => r.try_get("rejection_code")?,
+        None => None,
+    })
+}
+
+/// Marks application `id` as the renewal of certificate `serial_hex`.
+pub async fn mark_renewal(tx: &mut Tx<'_>, id: i64, serial_hex: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE applications SET renewal_of = $1 WHERE id = $2").bind(serial_hex).bind(id).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Ids of renewals in `state`, oldest first.
+pub async fn renewals_in_state(store: &crate::Store, state: &str, limit: i64) -> Result<Vec<i64>, StoreError> {
+    let rows = sqlx::query("SELECT id FROM applications WHERE state = $1 AND renewal_of IS NOT NULL ORDER BY id LIMIT $2")
+        .bind(state)
+        .bind(limit)
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?)
+}

@@ -215,3 +215,13 @@ pub async fn operators_of<'e, E: Executor<'e, Database = Any>>(ex: E, centre_id:
     .await?;
     Ok(rows.iter().map(operator_from_row).collect::<Result<_, _>>()?)
 }
+
+/// Operators of every centre, by id (disabled ones too).
+pub async fn all_operators<'e, E: Executor<'e, Database = Any>>(ex: E) -> Result<Vec<OperatorRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, centre_id, name, cert_der, cert_sha256, disabled_at_ms, created_at_ms FROM operators ORDER BY id",
+    )
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.iter().map(operator_from_row).collect::<Result<_, _>>()?)
+}

@@ -77,10 +77,14 @@ fn from_row(r: &AnyRow) -> Result<CertificateRow, sqlx::Error> {
 
 /// Records a freshly issued certificate (status `good`) in `tx`. A serial recorded
 /// before is a [`StoreError::Conflict`]: serials are never reused.
+/// The SHA-256 of the certificate's public key is recorded with it ([`by_spki_sha256`]).
 pub async fn insert(tx: &mut Tx<'_>, c: &NewCertificate<'_>) -> Result<(), StoreError> {
+    let spki_hash = crate::spki::spki_sha256_of_cert(c.cert_der).ok_or_else(|| {
+        StoreError::Invalid(format!("certificate {} has no readable SubjectPublicKeyInfo", c.serial))
+    })?;
     let row = sqlx::query(
-        "INSERT INTO certificates (serial, ca_id, application_id, subject, pinfl, inn, not_before_ms, not_after_ms, cert_der, status, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'good', $10) ON CONFLICT (serial) DO NOTHING RETURNING serial",
+        "INSERT INTO certificates (serial, ca_id, application_id, subject, pinfl, inn, not_before_ms, not_after_ms, cert_der, status, created_at_ms, spki_sha256) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'good', $10, $11) ON CONFLICT (serial) DO NOTHING RETURNING serial",
     )
     .bind(c.serial)
     .bind(c.ca_id)
@@ -92,12 +96,60 @@ pub async fn insert(tx: &mut Tx<'_>, c: &NewCertificate<'_>) -> Result<(), Store
     .bind(c.not_after_ms)
     .bind(c.cert_der)
     .bind(now_ms())
+    .bind(spki_hash)
     .fetch_optional(&mut **tx)
     .await?;
     match row {
         Some(_) => Ok(()),
         None => Err(StoreError::Conflict(format!("certificate serial {} already recorded", c.serial))),
     }
+}
+
+/// SHA-256 of a DER SubjectPublicKeyInfo, lower-case hex: the key a certificate row is
+/// found by in [`by_spki_sha256`].
+pub fn spki_sha256(spki_der: &[u8]) -> String {
+    crate::spki::spki_sha256(spki_der)
+}
+
+/// The SHA-256 (lower-case hex) of a DER certificate's SubjectPublicKeyInfo, if readable.
+pub fn cert_spki_sha256(cert_der: &[u8]) -> Option<String> {
+    crate::spki::spki_sha256_of_cert(cert_der)
+}
+
+/// Serials of the recorded certificates (any status, any CA) whose public key has this
+/// SHA-256 ([`spki_sha256`]).
+pub async fn by_spki_sha256<'e, E: Executor<'e, Database = Any>>(ex: E, spki_sha256: &str) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query("SELECT serial FROM certificates WHERE spki_sha256 = $1 ORDER BY serial")
+        .bind(spki_sha256)
+        .fetch_all(ex)
+        .await?;
+    Ok(rows.iter().map(|r| r.try_get("serial")).collect::<Result<_, _>>()?)
+}
+
+/// Records the key hash of certificates recorded before the column existed (at most
+/// `limit` per call); returns how many were filled. Unreadable ones are left empty and
+/// logged.
+pub async fn fill_missing_spki_hashes(tx: &mut Tx<'_>, limit: i64) -> Result<usize, StoreError> {
+    let rows = sqlx::query("SELECT serial, cert_der FROM certificates WHERE spki_sha256 IS NULL ORDER BY serial LIMIT $1")
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut filled = 0;
+    for row in &rows {
+        let serial: String = row.try_get("serial")?;
+        let der: Vec<u8> = row.try_get("cert_der")?;
+        let Some(hash) = crate::spki::spki_sha256_of_cert(&der) else {
+            tracing::warn!(serial, "recorded certificate has no readable public key");
+            continue;
+        };
+        sqlx::query("UPDATE certificates SET spki_sha256 = $1 WHERE serial = $2 AND spki_sha256 IS NULL")
+            .bind(hash)
+            .bind(&serial)
+            .execute(&mut **tx)
+            .await?;
+        filled += 1;
+    }
+    Ok(filled)
 }
 
 /// The certificate with this serial (lower-case hex), if recorded.

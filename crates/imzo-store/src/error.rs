@@ -21,4 +21,8 @@ pub enum StoreError {
     /// A guarded update found the row in another state (lost a race or illegal transition).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Data handed to the store is not what the column needs (a certificate without a
+    /// readable public key, ...).
+    #[error("invalid data: {0}")]
+    Invalid(String),
 }

@@ -15,8 +15,12 @@ pub mod jobs;
 pub mod otp;
 pub mod outbox;
 pub mod payments;
+pub mod rate_limits;
 pub mod settings;
+mod spki;
+pub mod status;
 pub mod time_ms;
+pub mod timestamps;
 
 pub use error::StoreError;
 pub use sqlx::{Any, AnyPool, Row, Transaction as SqlxTransaction, any::AnyRow};
@@ -56,6 +60,9 @@ impl Store {
         } else {
             return Err(StoreError::BadUrl(redact_url(url)));
         };
+        if backend == Backend::Sqlite {
+            restrict_sqlite_file(url)?;
+        }
         let url = match backend {
             Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
             _ => url.to_string(),
@@ -117,6 +124,28 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Creates the SQLite file readable by its owner only (it holds personal data and
+/// passport scans); SQLite gives its -wal and -shm files the same mode.
+fn restrict_sqlite_file(url: &str) -> Result<(), StoreError> {
+    let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    let fail = |e: std::io::Error| StoreError::Connect(format!("{path}: {e}"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(fail)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(fail)?;
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(fail)?;
+    }
+    Ok(())
 }
 
 /// Hides the password in a database URL before it is shown or logged.

@@ -134,3 +134,91 @@ pub async fn mark_failed<'e, E: Executor<'e, Database = Any>>(ex: E, id: i64) ->
     sqlx::query("UPDATE sms_outbox SET status = 'failed' WHERE id = $1").bind(id).execute(ex).await?;
     Ok(())
 }
+
+/// Records the delivery of message `id` through `gateway` (its id there: `gateway_id`);
+/// with `redact` the text is blanked. Only a message still queued is marked, so a lease
+/// that ran out cannot turn a later outcome back.
+pub async fn mark_delivered<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    id: i64,
+    gateway: &str,
+    gateway_id: &str,
+    redact: bool,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let sql = if redact {
+        "UPDATE sms_outbox SET status = 'sent', text = '[redacted]', gateway = $1, gateway_message_id = $2, \
+         sent_at_ms = $3, last_error = NULL WHERE id = $4 AND status = 'queued'"
+    } else {
+        "UPDATE sms_outbox SET status = 'sent', gateway = $1, gateway_message_id = $2, sent_at_ms = $3, \
+         last_error = NULL WHERE id = $4 AND status = 'queued'"
+    };
+    sqlx::query(sql).bind(gateway).bind(gateway_id).bind(now_ms).bind(id).execute(ex).await?;
+    Ok(())
+}
+
+/// Records a failed attempt of message `id` and when to try again.
+pub async fn retry_later<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    id: i64,
+    error: &str,
+    next_attempt_at_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sms_outbox SET last_error = $1, next_attempt_at_ms = $2 WHERE id = $3 AND status = 'queued'")
+        .bind(error)
+        .bind(next_attempt_at_ms)
+        .bind(id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Gives up on message `id`, keeping why.
+pub async fn give_up<'e, E: Executor<'e, Database = Any>>(ex: E, id: i64, error: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sms_outbox SET status = 'failed', last_error = $1 WHERE id = $2 AND status = 'queued'")
+        .bind(error)
+        .bind(id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Delivery status of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryStatus {
+    /// `queued`, `sent`, `failed`.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// Gateway that took it.
+    pub gateway: Option<String>,
+    /// The gateway's id of it.
+    pub gateway_message_id: Option<String>,
+    /// Last failure.
+    pub last_error: Option<String>,
+    /// Next attempt (or lease end), UTC ms.
+    pub next_attempt_at_ms: i64,
+    /// Delivered at, UTC ms.
+    pub sent_at_ms: Option<i64>,
+}
+
+/// Delivery status of message `id`.
+pub async fn status<'e, E: Executor<'e, Database = Any>>(ex: E, id: i64) -> Result<Option<DeliveryStatus>, StoreError> {
+    let row = sqlx::query(
+        "SELECT status, attempts, gateway, gateway_message_id, last_error, next_attempt_at_ms, sent_at_ms \
+         FROM sms_outbox WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some(DeliveryStatus {
+        status: r.try_get("status")?,
+        attempts: r.try_get("attempts")?,
+        gateway: r.try_get("gateway")?,
+        gateway_message_id: r.try_get("gateway_message_id")?,
+        last_error: r.try_get("last_error")?,
+        next_attempt_at_ms: r.try_get("next_attempt_at_ms")?,
+        sent_at_ms: r.try_get("sent_at_ms")?,
+    }))
+}

@@ -160,3 +160,48 @@ pub async fn in_range<'e, E: Executor<'e, Database = Any>>(
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(provider).bind(from_ms).bind(to_ms).fetch_all(ex).await?;
     Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
 }
+
+/// Transaction `id` (our id), of any provider.
+pub async fn by_id<'e, E: Executor<'e, Database = Any>>(ex: E, id: i64) -> Result<Option<PaymentRow>, StoreError> {
+    let sql = format!("{SELECT} WHERE p.id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(ex).await?;
+    Ok(row.as_ref().map(from_row).transpose()?)
+}
+
+/// Transactions of every provider performed within `[from_ms, to_ms]` (including those
+/// refunded since), by perform time.
+pub async fn performed_between<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<PaymentRow>, StoreError> {
+    let sql = format!(
+        "{SELECT} WHERE p.state IN (2, -2) AND p.perform_time_ms >= $1 AND p.perform_time_ms <= $2 \
+         ORDER BY p.perform_time_ms, p.id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(from_ms).bind(to_ms).fetch_all(ex).await?;
+    Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+}
+
+/// Numbers and states of applications that count as paid (`paid`, `approved`, `issued`)
+/// but have no performed (state 2) transaction, among those changed within `[from_ms, to_ms]`.
+pub async fn paid_without_payment<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT a.number, a.state FROM applications a WHERE a.state IN ('paid', 'approved', 'issued') \
+         AND a.number IS NOT NULL AND a.updated_at_ms >= $1 AND a.updated_at_ms <= $2 \
+         AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.application_id = a.id AND p.state = 2) \
+         ORDER BY a.number",
+    )
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(ex)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get::<String, _>("number")?, r.try_get::<String, _>("state")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::from)
+}

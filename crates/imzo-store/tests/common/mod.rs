@@ -25,7 +25,10 @@ impl Drop for PgDatabase {
         let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
         // Drop runs outside any runtime guarantee: use a private one on its own thread.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 sqlx::any::install_default_drivers();
                 if let Ok(pool) = sqlx::AnyPool::connect(&admin_url).await {
@@ -58,10 +61,13 @@ pub async fn store(db: Db) -> Option<(Store, Keep)> {
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
             sqlx::any::install_default_drivers();
             // A short timeout: an absent server should cost seconds, not the pool's default 30 s.
-            let options = sqlx::any::AnyPoolOptions::new().acquire_timeout(std::time::Duration::from_secs(3));
+            let options =
+                sqlx::any::AnyPoolOptions::new().acquire_timeout(std::time::Duration::from_secs(3));
             let admin = match options.connect(&admin_url).await {
                 Ok(pool) => pool,
-                Err(e) if std::env::var_os("CI").is_some() => panic!("PostgreSQL unreachable in CI: {e}"),
+                Err(e) if std::env::var_os("CI").is_some() => {
+                    panic!("PostgreSQL unreachable in CI: {e}")
+                }
                 Err(e) => {
                     eprintln!(
                         "SKIPPED: PostgreSQL at {} is unreachable ({e}); set IMZO_TEST_DATABASE_URL",
@@ -71,9 +77,15 @@ pub async fn store(db: Db) -> Option<(Store, Keep)> {
                 }
             };
             let name = format!("imzo_test_{}", random_hex(6));
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&admin)
+                .await
+                .unwrap();
             admin.close().await;
-            let guard = PgDatabase { admin_url: admin_url.clone(), name: name.clone() };
+            let guard = PgDatabase {
+                admin_url: admin_url.clone(),
+                name: name.clone(),
+            };
             let (base, _) = admin_url.rsplit_once('/').unwrap();
             let store = Store::connect(&format!("{base}/{name}")).await.unwrap();
             Some((store, Keep::Pg(guard)))
