@@ -7,12 +7,15 @@
 //! - `operators/operator1.pfx`, `operators/operator1.password` — the first operator's
 //!   key and certificate (issued by rc1, 2 years) and its password (0600).
 //!
+//! The keys are ECDSA P-256 or O'z DSt 1092 (parameter set .1), as `ca.algorithm` says
+//! ([`Settings::algorithm`]): a fresh data folder can start a fully national hierarchy.
+//!
 //! Files are written first, then the database rows in one transaction. A later start
 //! checks that files and rows agree; a folder with only some of the files is refused.
 
 use crate::files::{io, private_dir, random_hex, read_secret, write_private};
 use crate::{CaError, CentreCa, serial::new_serial};
-use imzo_keys::{SoftwareKey, keyfile, pfxfile};
+use imzo_keys::{KeyAlgorithm, SoftwareKey, keyfile, pfxfile};
 use imzo_pki::{
     Certificate, RawSigner,
     cert::{self, IssueParams, Profile, PublicationUrls},
@@ -49,6 +52,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// certificatePolicies OID (dotted) for holder certificates.
     pub policy_oid: Option<String>,
+    /// Key algorithm of the root, the centre CA and the first operator made on first
+    /// start (`ca.algorithm`); a later start refuses a data folder whose CA keys differ.
+    pub algorithm: KeyAlgorithm,
 }
 
 /// The CAs of a running deployment and where its operator key file is.
@@ -151,7 +157,7 @@ async fn create(store: &Store, data_dir: &Path, paths: &Paths, settings: &Settin
     let passphrase = random_hex(32)?;
     let now = OffsetDateTime::now_utc();
 
-    let root_key = SoftwareKey::generate()?;
+    let root_key = SoftwareKey::generate_with(settings.algorithm)?;
     let root_subject = ca_subject(ROOT_NAME, "Imzo Authorised Body");
     let root = cert::issue(
         None,
@@ -168,7 +174,7 @@ async fn create(store: &Store, data_dir: &Path, paths: &Paths, settings: &Settin
         },
     )?;
 
-    let centre_key = SoftwareKey::generate()?;
+    let centre_key = SoftwareKey::generate_with(settings.algorithm)?;
     let centre = cert::issue(
         Some(&root),
         &root_key,
@@ -201,7 +207,7 @@ async fn create(store: &Store, data_dir: &Path, paths: &Paths, settings: &Settin
         publication_urls(settings.public_url.as_deref(), CENTRE_ID),
         None,
     );
-    let operator_key = SoftwareKey::generate()?;
+    let operator_key = SoftwareKey::generate_with(settings.algorithm)?;
     let operator_subject = Subject {
         common_name: OPERATOR_NAME.to_string(),
         organization: Some(CENTRE_NAME.to_string()),
@@ -259,6 +265,8 @@ async fn load(store: &Store, paths: &Paths, settings: &Settings) -> Result<Deplo
     let centre_key = keyfile::load(&paths.centre_key, passphrase.as_bytes())?;
     same_key(&paths.root_key, &root_key, &root)?;
     same_key(&paths.centre_key, &centre_key, &centre)?;
+    same_algorithm(&paths.root_key, &root_key, settings.algorithm)?;
+    same_algorithm(&paths.centre_key, &centre_key, settings.algorithm)?;
     drop(root_key);
 
     let operator_password = read_secret(&paths.operator_password)?;
@@ -386,6 +394,19 @@ fn same_key(key_path: &Path, key: &SoftwareKey, certificate: &Certificate) -> Re
     let cert_spki = der_spki(certificate)?;
     if cert_spki != key.public_key_der() {
         return Err(CaError::Setup(format!("{} does not hold the key of its certificate", key_path.display())));
+    }
+    Ok(())
+}
+
+/// A deployment configured for one algorithm must not run silently on keys of another.
+fn same_algorithm(key_path: &Path, key: &SoftwareKey, configured: KeyAlgorithm) -> Result<(), CaError> {
+    if key.key_algorithm() != Some(configured) {
+        let held = key.key_algorithm().map_or_else(|| "another algorithm".to_string(), |a| a.to_string());
+        return Err(CaError::Setup(format!(
+            "ca.algorithm is {configured}, but {} holds a {held} key; set ca.algorithm to match the data folder, \
+             or start with a fresh data folder",
+            key_path.display()
+        )));
     }
     Ok(())
 }

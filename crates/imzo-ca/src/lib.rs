@@ -6,10 +6,16 @@
 
 pub mod bootstrap;
 pub mod centre;
+pub mod crl;
 pub mod error;
+pub mod ocsp;
+pub mod revocation;
+pub mod revocation_error;
 mod files;
 pub mod serial;
+pub mod tsa;
 
 pub use bootstrap::{Deployment, Settings};
 pub use centre::{CentreCa, HOLDER_VALIDITY_DAYS, IssuedCert};
 pub use error::CaError;
+pub use revocation_error::StatusError;

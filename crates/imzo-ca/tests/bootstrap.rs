@@ -19,7 +19,11 @@ async fn store_in(dir: &Path) -> Store {
 }
 
 fn settings() -> Settings {
-    Settings { public_url: Some("http://127.0.0.1:8080".into()), policy_oid: Some("1.2.860.3.2.1".into()) }
+    Settings {
+        public_url: Some("http://127.0.0.1:8080".into()),
+        policy_oid: Some("1.2.860.3.2.1".into()),
+        algorithm: Default::default(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

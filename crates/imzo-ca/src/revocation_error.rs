@@ -1,0 +1,60 @@
+//! Errors of certificate status work: revocation requests, CRLs, OCSP.
+
+/// What went wrong with a status change or its publication. Each variant carries a
+/// stable code (for the API) and a message naming what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    /// The request is malformed (not a signed request, bad JSON, unknown reason).
+    #[error("{message}")]
+    BadRequest {
+        /// Stable code.
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The signer may not make this change (bad signature, not an operator, not the holder).
+    #[error("{message}")]
+    Forbidden {
+        /// Stable code.
+        code: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// No such certificate or CA.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The change is not allowed from the certificate's current status.
+    #[error("{0}")]
+    Conflict(String),
+    /// CA-side failure (signing, keys).
+    #[error(transparent)]
+    Ca(#[from] crate::CaError),
+    /// PKI encoding failure.
+    #[error(transparent)]
+    Pki(#[from] imzo_pki::PkiError),
+    /// Database failure.
+    #[error(transparent)]
+    Store(imzo_store::StoreError),
+}
+
+impl From<imzo_store::StoreError> for StatusError {
+    fn from(e: imzo_store::StoreError) -> Self {
+        match e {
+            imzo_store::StoreError::NotFound(what) => StatusError::NotFound(what),
+            imzo_store::StoreError::Conflict(what) => StatusError::Conflict(what),
+            other => StatusError::Store(other),
+        }
+    }
+}
+
+impl StatusError {
+    /// Shorthand for [`StatusError::BadRequest`].
+    pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        StatusError::BadRequest { code, message: message.into() }
+    }
+
+    /// Shorthand for [`StatusError::Forbidden`].
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        StatusError::Forbidden { code, message: message.into() }
+    }
+}
