@@ -2,5 +2,8 @@
 //! merchant protocols (the provider calls us; we answer in its protocol).
 #![warn(missing_docs)]
 
+pub mod click;
+pub mod money;
 pub mod payme;
+pub mod paynet;
 pub mod sms;

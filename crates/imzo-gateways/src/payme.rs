@@ -7,10 +7,19 @@ mod links;
 #[cfg(test)]
 mod tests;
 
-pub use handler::{REASON_TIMEOUT, TRANSACTION_TIMEOUT_MS, handle, handle_at};
+pub use handler::{MAX_FUTURE_SKEW_MS, REASON_TIMEOUT, TRANSACTION_TIMEOUT_MS, handle, handle_at};
 pub use links::{ACCOUNT_FIELD, basic_auth_header, checkout_url};
 
 use std::future::Future;
+
+/// Shortest merchant key ChangePassword may set.
+pub const MIN_MERCHANT_KEY_LEN: usize = 16;
+
+/// Whether `key` may be a merchant key: at least [`MIN_MERCHANT_KEY_LEN`] characters,
+/// printable ASCII without spaces (it travels in an HTTP Basic header).
+pub fn is_acceptable_merchant_key(key: &str) -> bool {
+    key.len() >= MIN_MERCHANT_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic())
+}
 
 /// Why the ledger refuses an operation; mapped to Payme's error codes here.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,14 @@
 //! SMS delivery. The embedded default delivers into the local outbox (the database
-//! queue itself, shown at `/api/v1/dev/outbox`); Eskiz and Play Mobile come later behind
-//! the same trait.
+//! queue itself, shown at `/api/v1/dev/outbox`); Eskiz and Play Mobile deliver over HTTP
+//! as `protocols/sms.md` describes. [`Gateway`] is the one a deployment configured.
+
+mod eskiz;
+mod playmobile;
+#[cfg(test)]
+mod providers_tests;
+
+pub use eskiz::{Eskiz, EskizConfig};
+pub use playmobile::{PlayMobile, PlayMobileConfig};
 
 use std::fmt;
 use std::future::Future;
@@ -83,6 +91,70 @@ impl SmsGateway for LocalOutbox {
             // Clock before 1970 only makes the id less pretty, never wrong: the sequence keeps it unique.
             let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
             Ok(DeliveryId(format!("local-{now_ms}-{sequence}")))
+        }
+    }
+}
+
+/// Which gateway a deployment configured, with its settings.
+#[derive(Debug, Clone, Default)]
+pub enum GatewayConfig {
+    /// The local outbox (embedded default).
+    #[default]
+    Outbox,
+    /// Eskiz.
+    Eskiz(EskizConfig),
+    /// Play Mobile.
+    PlayMobile(PlayMobileConfig),
+}
+
+/// The gateway a deployment configured.
+#[derive(Debug)]
+pub enum Gateway {
+    /// The local outbox (embedded default).
+    Outbox(LocalOutbox),
+    /// Eskiz.
+    Eskiz(Eskiz),
+    /// Play Mobile.
+    PlayMobile(PlayMobile),
+}
+
+impl Default for Gateway {
+    fn default() -> Self {
+        Gateway::Outbox(LocalOutbox::new())
+    }
+}
+
+impl Gateway {
+    /// The gateway `config` describes.
+    pub fn from_config(config: GatewayConfig) -> Result<Gateway, SmsError> {
+        Ok(match config {
+            GatewayConfig::Outbox => Gateway::Outbox(LocalOutbox::new()),
+            GatewayConfig::Eskiz(c) => Gateway::Eskiz(Eskiz::new(c)?),
+            GatewayConfig::PlayMobile(c) => Gateway::PlayMobile(PlayMobile::new(c)?),
+        })
+    }
+
+    /// The name recorded with each delivery: `outbox`, `eskiz`, `playmobile`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Gateway::Outbox(_) => "outbox",
+            Gateway::Eskiz(_) => "eskiz",
+            Gateway::PlayMobile(_) => "playmobile",
+        }
+    }
+
+    /// Whether messages leave the process (then their texts are redacted once delivered).
+    pub fn is_external(&self) -> bool {
+        !matches!(self, Gateway::Outbox(_))
+    }
+
+    /// Sends queued message `message_id` (stable across retries, so a gateway that knows
+    /// message ids drops a repeat).
+    pub async fn deliver(&self, message_id: &str, phone: &str, text: &str) -> Result<DeliveryId, SmsError> {
+        match self {
+            Gateway::Outbox(g) => g.send(phone, text).await,
+            Gateway::Eskiz(g) => g.send(phone, text).await,
+            Gateway::PlayMobile(g) => g.send_as(message_id, phone, text).await,
         }
     }
 }

@@ -49,6 +49,30 @@ impl RpcError {
         )
     }
 
+    /// −32600: ChangePassword with a key too short or with characters a key cannot have.
+    pub(crate) fn weak_key() -> Self {
+        let n = super::MIN_MERCHANT_KEY_LEN;
+        RpcError::new(
+            -32600,
+            &format!("Новый ключ не принят: нужно не меньше {n} символов, только печатные символы ASCII, без пробелов"),
+            &format!("Yangi kalit qabul qilinmadi: kamida {n} ta belgi, faqat bosma ASCII belgilar, bo'sh joysiz bo'lishi kerak"),
+            &format!("The new key is refused: it must be at least {n} characters of printable ASCII, without spaces"),
+            Value::String("password".to_owned()),
+        )
+    }
+
+    /// −31008: CreateTransaction whose `time` is ahead of our clock by more than the skew allowed.
+    pub(crate) fn time_in_future() -> Self {
+        let minutes = super::handler::MAX_FUTURE_SKEW_MS / 60_000;
+        RpcError::new(
+            -31008,
+            &format!("Время транзакции («time») более чем на {minutes} мин впереди времени сервера"),
+            &format!("Tranzaksiya vaqti («time») server vaqtidan {minutes} daqiqadan ko'proq oldinda"),
+            &format!("The transaction's time ('time') is more than {minutes} minutes ahead of the server's clock"),
+            Value::String("time".to_owned()),
+        )
+    }
+
     /// −32601: no such method.
     pub(crate) fn method_not_found(method: &str) -> Self {
         RpcError::new(

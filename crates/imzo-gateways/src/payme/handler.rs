@@ -13,6 +13,10 @@ use zeroize::Zeroizing;
 /// Payme's window for performing a created transaction: 12 hours, in milliseconds.
 pub const TRANSACTION_TIMEOUT_MS: i64 = 12 * 60 * 60 * 1000;
 
+/// How far ahead of our clock Payme's `time` of a new transaction may be (clock skew):
+/// five minutes. A time further ahead is refused (−31008).
+pub const MAX_FUTURE_SKEW_MS: i64 = 5 * 60 * 1000;
+
 /// Cancel reason for a transaction that outlived [`TRANSACTION_TIMEOUT_MS`].
 pub const REASON_TIMEOUT: i32 = 4;
 
@@ -135,6 +139,9 @@ async fn create<L: Ledger>(ledger: &L, params: &Params, now_ms: i64) -> Result<V
             if now_ms.saturating_sub(payme_time) > TRANSACTION_TIMEOUT_MS {
                 return Err(RpcError::timed_out());
             }
+            if payme_time.saturating_sub(now_ms) > MAX_FUTURE_SKEW_MS {
+                return Err(RpcError::time_in_future());
+            }
             ledger.check_perform(&application, amount).await?;
             let created = ledger.create(id, payme_time, amount, &application).await?;
             // A concurrent twin may have created and already cancelled it.
@@ -236,8 +243,11 @@ async fn change_password<L: Ledger>(ledger: &L, params: &Params) -> Result<Value
     let password = params
         .get("password")
         .and_then(Value::as_str)
-        .filter(|p| !p.trim().is_empty())
+        .filter(|p| !p.is_empty())
         .ok_or_else(|| RpcError::invalid_field("password"))?;
+    if !super::is_acceptable_merchant_key(password) {
+        return Err(RpcError::weak_key());
+    }
     ledger.set_merchant_key(password).await?;
     tracing::info!("Payme merchant key changed");
     Ok(json!({"success": true}))

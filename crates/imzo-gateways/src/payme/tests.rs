@@ -400,14 +400,47 @@ async fn statement_lists_by_payme_time_in_range() {
 
 #[tokio::test]
 async fn change_password_replaces_the_key() {
+    const NEW: &str = "Nw7-kEy_from+Payme.2026";
     let p = Payme::new();
-    let reply = p.call("ChangePassword", json!({"password": "new-key-2"})).await;
+    let reply = p.call("ChangePassword", json!({"password": NEW})).await;
     assert_eq!(reply["result"], json!({"success": true}));
     let old = p.call("CheckTransaction", json!({"id": TX1})).await;
     assert_eq!(error_code(&old), -32504);
-    let new = p.call_as(Some(&basic_auth_header("new-key-2")), "CheckTransaction", json!({"id": TX1})).await;
+    let new = p.call_as(Some(&basic_auth_header(NEW)), "CheckTransaction", json!({"id": TX1})).await;
     assert_eq!(error_code(&new), -31003);
-    assert_eq!(error_code(&p.call_as(Some(&basic_auth_header("new-key-2")), "ChangePassword", json!({"password": ""})).await), -32600);
+    assert_eq!(error_code(&p.call_as(Some(&basic_auth_header(NEW)), "ChangePassword", json!({"password": ""})).await), -32600);
+}
+
+#[tokio::test]
+async fn change_password_refuses_weak_keys_and_keeps_the_old_one() {
+    let p = Payme::new();
+    for weak in [json!("x"), json!("fifteen-chars-1"), json!("sixteen chars ok"), json!("ключ-ключ-ключ-ключ"), json!("tab\tseparated-key-long")] {
+        let reply = p.call("ChangePassword", json!({"password": weak})).await;
+        assert_eq!(error_code(&reply), -32600, "{weak}");
+        assert_eq!(reply["error"]["data"], "password");
+        for lang in ["ru", "uz", "en"] {
+            assert!(reply["error"]["message"][lang].as_str().unwrap().contains("16"), "{reply}");
+        }
+    }
+    // The configured key still works: nothing was changed.
+    assert_eq!(error_code(&p.call("CheckTransaction", json!({"id": TX1})).await), -31003);
+    let ok = p.call("ChangePassword", json!({"password": "sixteen-chars-ok"})).await;
+    assert_eq!(ok["result"], json!({"success": true}));
+}
+
+#[tokio::test]
+async fn create_refuses_a_time_far_in_the_future() {
+    let p = Payme::new();
+    // The tester's year-5138 time, and one just past the allowed skew.
+    for time in [99_999_999_999_999, T0 + MAX_FUTURE_SKEW_MS + 1] {
+        let reply = p.call("CreateTransaction", json!({"id": TX1, "time": time, "amount": FEE, "account": {"application": APP}})).await;
+        assert_eq!(error_code(&reply), -31008, "{reply}");
+        assert_eq!(reply["error"]["data"], "time");
+    }
+    assert_eq!(error_code(&p.call("CheckTransaction", json!({"id": TX1})).await), -31003, "nothing was created");
+    // A clock a little behind Payme's is fine.
+    let reply = p.call("CreateTransaction", json!({"id": TX1, "time": T0 + 60_000, "amount": FEE, "account": {"application": APP}})).await;
+    assert_eq!(reply["result"]["state"], 1, "{reply}");
 }
 
 #[tokio::test]
