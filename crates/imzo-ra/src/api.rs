@@ -108,6 +108,21 @@ pub struct ApplicationView {
     pub certificate_serial: Option<String>,
 }
 
+/// What a person sees of an application found by number and captcha: its status only,
+/// no personal data (that needs proof of possession of the key).
+#[derive(Debug, Clone, Serialize)]
+pub struct LookupStatus {
+    /// 12-digit application number.
+    pub number: String,
+    /// State name.
+    pub state: String,
+    /// Fee in tiyin.
+    pub fee_tiyin: i64,
+    /// Payment deadline (UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    pub pay_before: OffsetDateTime,
+}
+
 /// A one-time challenge kept in the database.
 #[derive(Debug, Clone, Serialize)]
 pub struct Challenge {
@@ -146,9 +161,14 @@ pub struct Issued {
 pub enum Decision {
     /// Approve the application.
     Approve,
-    /// Reject it with a reason sent to the applicant by SMS.
+    /// Reject it with a listed reason and free text, sent to the applicant by SMS.
     Reject {
-        /// Why.
+        /// Code of a listed reason ([`crate::reasons::rejection_reasons`]); absent means
+        /// `other`, which needs the free text.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+        /// Free text (up to 500 characters); required for `other`.
+        #[serde(default)]
         reason: String,
     },
 }
@@ -165,6 +185,18 @@ pub struct DecisionDocument {
     /// The decision.
     #[serde(flatten)]
     pub decision: Decision,
+}
+
+/// The renewal application a holder signs (attached CMS, signer certificate inside) with
+/// the key of their current certificate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RenewalDocument {
+    /// Renewal challenge id (from [`Registration::renewal_challenge`]).
+    pub challenge_id: String,
+    /// Challenge bytes, base64, as received.
+    pub challenge_base64: String,
+    /// The PKCS#10 request of the new key, DER, base64.
+    pub csr_base64: String,
 }
 
 /// A message in the development SMS outbox.
@@ -254,8 +286,16 @@ impl Registration {
     }
 
     /// Step 1: validates the applicant's data, stores a draft, queues the SMS code.
+    /// Limited per PINFL per day ([`RaConfig::starts_per_pinfl_per_day`]).
     pub async fn start(&self, request: StartRequest) -> Result<Started, RaError> {
-        flow::phone::start(self, request).await
+        flow::phone::start(self, request, None).await
+    }
+
+    /// Step 1 as the portal serves it: [`Registration::start`], also limited per `client`
+    /// address per hour ([`RaConfig::starts_per_address_per_hour`]; see
+    /// [`Registration::client_address`]).
+    pub async fn start_from(&self, request: StartRequest, client: &str) -> Result<Started, RaError> {
+        flow::phone::start(self, request, Some(client)).await
     }
 
     /// Sends a new code for a draft (within the resend limits).
@@ -289,6 +329,24 @@ impl Registration {
         flow::lookup::lookup(self, number, captcha_id, answer).await
     }
 
+    /// Step 7, people, as the portal serves it: rate-limited per `client` address, one
+    /// guess per captcha, and only the status (no personal data).
+    pub async fn lookup_status(
+        &self,
+        number: &str,
+        captcha_id: &str,
+        answer: &str,
+        client: &str,
+    ) -> Result<LookupStatus, RaError> {
+        flow::lookup::lookup_status(self, number, captcha_id, answer, client).await
+    }
+
+    /// The client address of a request: `X-Real-IP` only when the socket `peer` is a
+    /// configured trusted proxy, else the peer.
+    pub fn client_address(&self, peer: Option<std::net::IpAddr>, x_real_ip: Option<&str>) -> String {
+        flow::lookup::client_address(self, peer, x_real_ip)
+    }
+
     /// Step 7, key holders: a proof-of-possession challenge for an application.
     pub async fn new_challenge(&self, number: &str) -> Result<Challenge, RaError> {
         flow::lookup::new_challenge(self, number).await
@@ -314,6 +372,18 @@ impl Registration {
     /// Step 8: the issued certificate of an application, with chain.
     pub async fn certificate(&self, number: &str) -> Result<Issued, RaError> {
         flow::lookup::certificate(self, number).await
+    }
+
+    /// A challenge for a holder to sign a renewal application with.
+    pub async fn renewal_challenge(&self) -> Result<Challenge, RaError> {
+        flow::renewal::renewal_challenge(self).await
+    }
+
+    /// Renewal: a holder of a valid certificate of this centre applies for a new one with
+    /// a [`RenewalDocument`] signed (attached CMS) by the current key. No documents, no
+    /// review; the fee is due as for a first application, then approval is automatic.
+    pub async fn renew(&self, signed_renewal: &[u8]) -> Result<Submitted, RaError> {
+        flow::renewal::renew(self, signed_renewal).await
     }
 
     /// A challenge for an operator to sign a decision with.
@@ -345,6 +415,17 @@ impl Registration {
     /// Messages in the local SMS outbox, newest last (embedded default only).
     pub async fn outbox(&self, after_id: i64) -> Result<Vec<OutboxMessage>, RaError> {
         flow::lookup::outbox_after(self, after_id).await
+    }
+
+    /// Delivers due messages of the SMS queue through the configured gateway (any node
+    /// may run it); returns how many were delivered.
+    pub async fn deliver_sms(&self) -> Result<usize, RaError> {
+        flow::sms_delivery::deliver_due(self).await
+    }
+
+    /// The workflow's clock.
+    pub fn clock(&self) -> &crate::Clock {
+        &self.config.clock
     }
 
     /// Runs background jobs that are due (payment deadlines, ...); returns how many ran.

@@ -6,16 +6,23 @@
 
 pub mod api;
 mod captcha;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod fee;
 mod flow;
 pub mod number;
+pub mod reasons;
 mod secret;
 pub mod state;
+pub mod translit;
+pub mod statement;
 pub mod upload;
 pub mod validate;
 
 pub use api::*;
+pub use clock::Clock;
+/// SMS gateways, for the binary to configure [`RaConfig::with_sms_gateway`].
+pub use imzo_gateways::sms;
 pub use config::RaConfig;
-pub use error::{ErrorKind, Localized, RaError};
+pub use error::{ErrorKind, Language, Localized, RaError};

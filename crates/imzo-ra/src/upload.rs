@@ -40,7 +40,7 @@ fn corrupt(field: &str) -> RaError {
     )
 }
 
-/// Checks an upload for `field` (`passport_scan`, `selfie`).
+/// Checks an upload for `field` (the multipart part's name: `passport`, `selfie`).
 pub(crate) fn check(field: &str, upload: &Upload) -> Result<CheckedDocument, RaError> {
     let bytes = &upload.bytes;
     if bytes.is_empty() {
@@ -70,11 +70,109 @@ pub(crate) fn check(field: &str, upload: &Upload) -> Result<CheckedDocument, RaE
     Ok(CheckedDocument { media_type, sha256_hex: hex::encode(sha2::Sha256::digest(bytes)) })
 }
 
-/// A PDF ends with `%%EOF`, possibly followed by a little whitespace or garbage that
-/// writers leave; PDF readers look for it within the last kilobyte.
+/// Checks a document for `field` exactly as a submission will (type by content, size,
+/// decodability) and returns its media type: clients call it before sending anything.
+pub fn media_type(field: &str, upload: &Upload) -> Result<&'static str, RaError> {
+    check(field, upload).map(|d| d.media_type)
+}
+
+/// How far from the end a PDF reader looks for `startxref` and `%%EOF`.
+const PDF_TAIL: usize = 2048;
+
+/// A PDF's structure, as a reader finds it (ISO 32000-1 §7.5): `%%EOF` near the end,
+/// the `startxref` before it giving the offset of the last cross-reference section,
+/// which must be a table (`xref`) or a stream object (`N G obj`), and at least one
+/// `N G obj … endobj`. A header glued to other content with a fake trailer fails here.
 fn check_pdf(field: &str, bytes: &[u8]) -> Result<(), RaError> {
-    let tail = &bytes[bytes.len().saturating_sub(1024)..];
-    if tail.windows(5).any(|w| w == b"%%EOF") { Ok(()) } else { Err(corrupt(field)) }
+    let tail_start = bytes.len().saturating_sub(PDF_TAIL);
+    let tail = &bytes[tail_start..];
+    let eof = rfind(tail, b"%%EOF").ok_or_else(|| corrupt(field))?;
+    let startxref = rfind(&tail[..eof], b"startxref").ok_or_else(|| corrupt(field))?;
+    let after = skip_space(&tail[startxref + b"startxref".len()..eof]);
+    let digits = after.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || digits > 12 || !skip_space(&after[digits..]).is_empty() {
+        return Err(corrupt(field));
+    }
+    let offset: usize = std::str::from_utf8(&after[..digits])
+        .ok()
+        .and_then(|d| d.parse().ok())
+        .ok_or_else(|| corrupt(field))?;
+    if offset >= tail_start + startxref {
+        return Err(corrupt(field));
+    }
+    // Writers sometimes point at the line break before the keyword; readers allow it.
+    let section = skip_space(&bytes[offset..]);
+    if !section.starts_with(b"xref") && object_header(section).is_none() {
+        return Err(corrupt(field));
+    }
+    if !has_object(bytes) {
+        return Err(corrupt(field));
+    }
+    Ok(())
+}
+
+fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
+fn is_pdf_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\x0c' | b'\0')
+}
+
+fn skip_space(bytes: &[u8]) -> &[u8] {
+    let n = bytes.iter().take_while(|b| is_pdf_space(**b)).count();
+    &bytes[n..]
+}
+
+/// `N G obj` at the start of `bytes`: the length of the header.
+fn object_header(bytes: &[u8]) -> Option<usize> {
+    let number = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    if number == 0 || number > 10 {
+        return None;
+    }
+    let rest = &bytes[number..];
+    let gap = rest.iter().take_while(|b| is_pdf_space(**b)).count();
+    let rest = &rest[gap..];
+    let generation = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if gap == 0 || generation == 0 || generation > 5 {
+        return None;
+    }
+    let rest = &rest[generation..];
+    let gap2 = rest.iter().take_while(|b| is_pdf_space(**b)).count();
+    (gap2 > 0 && rest[gap2..].starts_with(b"obj")).then_some(number + gap + generation + gap2 + 3)
+}
+
+/// At least one indirect object: `N G obj` with an `endobj` after it. Linear in the size.
+fn has_object(bytes: &[u8]) -> bool {
+    let Some(last_end) = rfind(bytes, b"endobj") else {
+        return false;
+    };
+    let mut from = 0;
+    while let Some(at) = bytes[from..last_end].windows(3).position(|w| w == b"obj").map(|p| p + from) {
+        if header_ends_at(&bytes[..at]) {
+            return true;
+        }
+        from = at + 3;
+    }
+    false
+}
+
+/// Whether `before` ends with `N G ` (the part of an object header before `obj`), the
+/// number not glued to a longer run of digits. Reads at most a few dozen bytes back.
+fn header_ends_at(before: &[u8]) -> bool {
+    let mut i = before.len();
+    let run = |i: &mut usize, pred: fn(u8) -> bool, max: usize| {
+        let end = *i;
+        while *i > 0 && end - *i < max && pred(before[*i - 1]) {
+            *i -= 1;
+        }
+        end - *i
+    };
+    let gap = run(&mut i, is_pdf_space, 8);
+    let generation = run(&mut i, |b| b.is_ascii_digit(), 5);
+    let gap2 = run(&mut i, is_pdf_space, 8);
+    let number = run(&mut i, |b| b.is_ascii_digit(), 10);
+    gap > 0 && generation > 0 && gap2 > 0 && number > 0 && (i == 0 || !before[i - 1].is_ascii_digit())
 }
 
 fn check_image(field: &str, bytes: &[u8], format: image::ImageFormat) -> Result<(), RaError> {
@@ -128,10 +226,20 @@ mod tests {
         out.into_inner()
     }
 
+    /// A one-object PDF with a correct cross-reference table, written by hand.
+    pub(crate) fn hand_pdf() -> Vec<u8> {
+        let mut pdf = b"%PDF-1.4\n".to_vec();
+        let object = pdf.len();
+        pdf.extend_from_slice(b"1 0 obj<</Type/Catalog>>endobj\n");
+        let xref = pdf.len();
+        pdf.extend_from_slice(format!("xref\n0 2\n0000000000 65535 f \n{object:010} 00000 n \n").as_bytes());
+        pdf.extend_from_slice(format!("trailer<</Size 2/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+        pdf
+    }
+
     #[test]
     fn accepts_real_documents_by_content() {
-        let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec();
-        assert_eq!(check("passport_scan", &up(pdf)).unwrap().media_type, "application/pdf");
+        assert_eq!(check("passport", &up(hand_pdf())).unwrap().media_type, "application/pdf");
         assert_eq!(check("selfie", &up(png(20, 10))).unwrap().media_type, "image/png");
         let mut jpeg = Cursor::new(Vec::new());
         image::RgbImage::new(16, 16).write_to(&mut jpeg, image::ImageFormat::Jpeg).unwrap();
@@ -148,8 +256,51 @@ mod tests {
         assert_eq!(check("selfie", &up(truncated)).unwrap_err().code, "corrupt_document");
         let mut big = b"%PDF-".to_vec();
         big.resize(MAX_DOCUMENT_BYTES + 1, b' ');
-        let e = check("passport_scan", &up(big)).unwrap_err();
-        assert_eq!((e.kind, e.field.as_deref()), (crate::ErrorKind::TooLarge, Some("passport_scan")));
+        let e = check("passport", &up(big)).unwrap_err();
+        assert_eq!((e.kind, e.field.as_deref()), (crate::ErrorKind::TooLarge, Some("passport")));
+    }
+
+    #[test]
+    fn accepts_pdfs_from_real_writers() {
+        for (name, pdf) in [
+            ("reportlab", &include_bytes!("../tests/data/reportlab.pdf")[..]),
+            ("qpdf cross-reference stream", &include_bytes!("../tests/data/qpdf-xref-stream.pdf")[..]),
+            ("qpdf linearized", &include_bytes!("../tests/data/qpdf-linearized.pdf")[..]),
+        ] {
+            assert_eq!(check("passport", &up(pdf.to_vec())).map(|d| d.media_type).map_err(|e| e.code), Ok("application/pdf"), "{name}");
+        }
+        // Trailing garbage after %%EOF, as some scanners leave, is tolerated.
+        let mut padded = hand_pdf();
+        padded.extend_from_slice(b"\r\n\0\0\0");
+        assert!(check("passport", &up(padded)).is_ok());
+    }
+
+    #[test]
+    fn refuses_a_pdf_header_glued_to_something_else() {
+        // The tester's file: a PDF header, an ELF binary and a fake trailer.
+        let mut fake = b"%PDF-1.4\n\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0".to_vec();
+        fake.extend_from_slice(&[0x90; 4096]);
+        fake.extend_from_slice(b"trailer<<>>startxref 0 %%EOF");
+        let e = check("passport", &up(fake.clone())).unwrap_err();
+        assert_eq!((e.code, e.field.as_deref()), ("corrupt_document", Some("passport")));
+        // The offset past the end, or pointing at neither `xref` nor an object.
+        let good = hand_pdf();
+        let at = |offset: usize| {
+            let mut pdf = good[..good.windows(9).rposition(|w| w == b"startxref").unwrap()].to_vec();
+            pdf.extend_from_slice(format!("startxref\n{offset}\n%%EOF\n").as_bytes());
+            check("passport", &up(pdf)).map(|_| ()).map_err(|e| e.code)
+        };
+        assert_eq!(at(1_000_000), Err("corrupt_document"));
+        assert_eq!(at(3), Err("corrupt_document"));
+        assert_eq!(at(9), Ok(())); // the object `1 0 obj`, as a cross-reference stream would be
+        // A correct trailer but no object at all.
+        let mut empty = b"%PDF-1.4\n".to_vec();
+        let xref = empty.len();
+        empty.extend_from_slice(format!("xref\n0 1\n0000000000 65535 f \ntrailer<<>>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+        assert_eq!(check("passport", &up(empty)).unwrap_err().code, "corrupt_document");
+        // No startxref at all (the old test file's shape).
+        let old = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec();
+        assert_eq!(check("passport", &up(old)).unwrap_err().code, "corrupt_document");
     }
 
     #[test]
@@ -168,6 +319,17 @@ mod tests {
         png.extend_from_slice(b"IDAT");
         png.extend_from_slice(&crc32(b"IDAT").to_be_bytes());
         assert_eq!(check("selfie", &up(png)).unwrap_err().code, "image_too_large");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pdf_checks_never_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400), tail in "[ 0-9a-z%<>/\\n]{0,60}") {
+            let mut pdf = b"%PDF-1.7\n".to_vec();
+            pdf.extend_from_slice(&body);
+            pdf.extend_from_slice(tail.as_bytes());
+            pdf.extend_from_slice(b"startxref\n9\n%%EOF");
+            let _ = check("passport", &up(pdf));
+        }
     }
 
     fn crc32(data: &[u8]) -> u32 {

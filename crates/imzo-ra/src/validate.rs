@@ -96,6 +96,56 @@ pub fn birth_date(input: &str, from_pinfl: Date) -> Result<Date, RaError> {
     Ok(date)
 }
 
+/// Youngest age at which a person may apply (years, on the day of application).
+pub const MIN_AGE_YEARS: i32 = 16;
+/// Oldest plausible age of an applicant (years, on the day of application).
+pub const MAX_AGE_YEARS: i32 = 120;
+
+/// Whole years from `birth` to `today`.
+fn age_on(birth: Date, today: Date) -> i32 {
+    let mut age = today.year() - birth.year();
+    if (today.month() as u8, today.day()) < (birth.month() as u8, birth.day()) {
+        age -= 1;
+    }
+    age
+}
+
+/// Checks that a birth date is plausible for an applicant on `today` (the Asia/Tashkent
+/// date of application): not in the future, at least 16 and at most 120 years ago. The
+/// PINFL carries the same date (digits 2–7), so the message names both.
+pub fn birth_date_plausible(birth: Date, today: Date) -> Result<(), RaError> {
+    let shown = birth.to_string();
+    if birth > today {
+        return Err(RaError::invalid(
+            "birth_date",
+            "birth_date_in_future",
+            &format!("Tug'ilgan sana ({shown}) kelajakda bo'lishi mumkin emas. JShShIRning 2–7-raqamlari ham shu sanani bildiradi: ikkalasini tekshiring."),
+            &format!("Дата рождения ({shown}) не может быть в будущем. Цифры 2–7 ПИНФЛ содержат ту же дату: проверьте оба поля."),
+            &format!("The birth date ({shown}) cannot be in the future. Digits 2–7 of the PINFL carry the same date: please check both."),
+        ));
+    }
+    let age = age_on(birth, today);
+    if age < MIN_AGE_YEARS {
+        return Err(RaError::invalid(
+            "birth_date",
+            "too_young",
+            &format!("Ariza beruvchi kamida {MIN_AGE_YEARS} yoshda bo'lishi kerak; tug'ilgan sana ({shown}) bo'yicha yoshi {age}. JShShIR ham shu sanani bildiradi."),
+            &format!("Заявителю должно быть не меньше {MIN_AGE_YEARS} лет; по дате рождения ({shown}) ему {age}. ПИНФЛ содержит ту же дату."),
+            &format!("The applicant must be at least {MIN_AGE_YEARS} years old; the birth date ({shown}) gives {age}. The PINFL carries the same date."),
+        ));
+    }
+    if age > MAX_AGE_YEARS {
+        return Err(RaError::invalid(
+            "birth_date",
+            "implausible_birth_date",
+            &format!("Tug'ilgan sana ({shown}) {MAX_AGE_YEARS} yildan ko'proq oldin: sanani va JShShIRni tekshiring."),
+            &format!("Дата рождения ({shown}) более {MAX_AGE_YEARS} лет назад: проверьте дату и ПИНФЛ."),
+            &format!("The birth date ({shown}) is more than {MAX_AGE_YEARS} years ago: please check the date and the PINFL."),
+        ));
+    }
+    Ok(())
+}
+
 /// Apostrophes used in Uzbek writing: ʻ (U+02BB), ʼ (U+02BC), ‘ ’ (U+2018/9) and '.
 fn is_apostrophe(c: char) -> bool {
     matches!(c, '\'' | '\u{02BB}' | '\u{02BC}' | '\u{2018}' | '\u{2019}' | '`')
@@ -196,6 +246,13 @@ pub fn passport(input: &str) -> Result<String, RaError> {
     Ok(value)
 }
 
+/// Operator codes of Uzbek mobile networks (the two digits after +998): Humans (33),
+/// Perfectum (98), Uzmobile (77, 95, 99), Ucell (93, 94, 50), Beeline (90, 91),
+/// Mobiuz (88, 97), and the newer ranges 20 and 55. Landline area codes (71 Tashkent,
+/// 61–79 regions) and unassigned codes are refused: SMS codes go to mobiles only.
+pub const MOBILE_OPERATOR_CODES: [&str; 14] =
+    ["20", "33", "50", "55", "77", "88", "90", "91", "93", "94", "95", "97", "98", "99"];
+
 /// Normalises an Uzbek mobile number to `998XXXXXXXXX`, accepting the usual spellings
 /// (`+998 90 123-45-67`, `998901234567`, `90 123 45 67`, `(90) 123 45 67`).
 pub fn phone(input: &str) -> Result<String, RaError> {
@@ -240,6 +297,26 @@ pub fn phone(input: &str) -> Result<String, RaError> {
     };
     if national.len() != 9 {
         return Err(bad());
+    }
+    let operator = &national[..2];
+    if !MOBILE_OPERATOR_CODES.contains(&operator) {
+        let codes = MOBILE_OPERATOR_CODES.join(", ");
+        return Err(RaError::invalid(
+            "phone",
+            "not_mobile_phone",
+            &format!(
+                "+998 {operator} mobil operator kodi emas (shahar telefoni yoki band qilinmagan kod). \
+                 Faqat mobil raqamlar qabul qilinadi, kodlar: {codes}."
+            ),
+            &format!(
+                "+998 {operator} — не код мобильного оператора (городской номер или неназначенный код). \
+                 Принимаются только мобильные номера с кодами: {codes}."
+            ),
+            &format!(
+                "+998 {operator} is not a mobile operator code (a landline or an unassigned code). \
+                 Only mobile numbers are accepted, with codes: {codes}."
+            ),
+        ));
     }
     Ok(format!("998{national}"))
 }
@@ -316,6 +393,34 @@ mod tests {
     }
 
     #[test]
+    fn only_mobile_operator_codes() {
+        for code in MOBILE_OPERATOR_CODES {
+            assert_eq!(phone(&format!("+998 {code} 123 45 67")).unwrap(), format!("998{code}1234567"));
+        }
+        for landline in ["+998 00 000 00 00", "+998 71 123 45 67", "+998 66 123 45 67", "70 123 45 67", "998101234567"] {
+            let e = phone(landline).unwrap_err();
+            assert_eq!((e.code, e.field.as_deref()), ("not_mobile_phone", Some("phone")), "{landline}");
+            assert!(e.message.en.contains("90, 91"), "{}", e.message.en);
+        }
+    }
+
+    #[test]
+    fn birth_dates_must_be_plausible() {
+        let today = Date::from_calendar_date(2026, Month::December, 3).unwrap();
+        let d = |y, m: u8, day| Date::from_calendar_date(y, Month::try_from(m).unwrap(), day).unwrap();
+        assert!(birth_date_plausible(d(1981, 8, 28), today).is_ok());
+        assert!(birth_date_plausible(d(2010, 12, 3), today).is_ok()); // 16 today
+        assert_eq!(birth_date_plausible(d(2010, 12, 4), today).unwrap_err().code, "too_young");
+        assert_eq!(birth_date_plausible(d(2020, 1, 1), today).unwrap_err().code, "too_young");
+        assert_eq!(birth_date_plausible(d(2030, 1, 1), today).unwrap_err().code, "birth_date_in_future");
+        assert_eq!(birth_date_plausible(d(2026, 12, 4), today).unwrap_err().code, "birth_date_in_future");
+        assert!(birth_date_plausible(d(1906, 12, 3), today).is_ok()); // 120 today
+        let e = birth_date_plausible(d(1880, 1, 1), today).unwrap_err();
+        assert_eq!((e.code, e.field.as_deref()), ("implausible_birth_date", Some("birth_date")));
+        assert!(e.message.ru.contains("ПИНФЛ") && e.message.uz.contains("JShShIR"));
+    }
+
+    #[test]
     fn names_and_passports() {
         assert_eq!(person_name("surname", "  G\u{02BB}ulomov ").unwrap(), "G\u{02BB}ulomov");
         assert!(person_name("surname", "Ўғилой-Қизи").is_ok());
@@ -360,13 +465,24 @@ mod tests {
         }
 
         #[test]
-        fn phone_normalisation_is_stable(op in 10u32..100, n in 0u32..10_000_000) {
-            let national = format!("{op:02}{n:07}");
+        fn phone_normalisation_is_stable(op in 0usize..MOBILE_OPERATOR_CODES.len(), n in 0u32..10_000_000) {
+            let national = format!("{}{n:07}", MOBILE_OPERATOR_CODES[op]);
             let spaced = format!("+998 {} {}-{}-{}", &national[..2], &national[2..5], &national[5..7], &national[7..]);
             let normal = phone(&spaced).unwrap();
             prop_assert_eq!(&normal, &format!("998{national}"));
             prop_assert_eq!(phone(&normal).unwrap(), normal.clone());
             prop_assert_eq!(phone(&national).unwrap(), normal);
+        }
+
+        #[test]
+        fn other_operator_codes_are_refused(op in 0u32..100, n in 0u32..10_000_000) {
+            let code = format!("{op:02}");
+            let result = phone(&format!("+998{code}{n:07}"));
+            if MOBILE_OPERATOR_CODES.contains(&code.as_str()) {
+                prop_assert!(result.is_ok());
+            } else {
+                prop_assert_eq!(result.unwrap_err().code, "not_mobile_phone");
+            }
         }
 
         #[test]

@@ -138,7 +138,7 @@ async fn full_flow_to_an_issued_certificate(db: Db) {
     let ch = ra.new_challenge(&number).await.unwrap();
     let seen = ra.view_with_proof(&number, &ch.id, &applicant.prove(&ch.challenge_base64)).await.unwrap();
     assert_eq!(seen.state, "approved");
-    assert_eq!(ra.certificate(&number).await.unwrap_err().code, "wrong_state");
+    assert_eq!(ra.certificate(&number).await.unwrap_err().code, "no_certificate");
     let ch = ra.new_challenge(&number).await.unwrap();
     let issued = ra.confirm(&number, &ch.id, &applicant.prove(&ch.challenge_base64)).await.unwrap();
     assert_eq!(state_of(&env.store, &number).await, "issued");
@@ -383,8 +383,8 @@ async fn deadlines_rejection_and_refund(db: Db) {
 
     // ChangePassword: the stored key wins over the configured one.
     assert_eq!(ra.merchant_key().await.unwrap().as_deref(), Some("configured-key"));
-    ra.set_merchant_key("new-key").await.unwrap();
-    assert_eq!(ra.merchant_key().await.unwrap().as_deref(), Some("new-key"));
+    ra.set_merchant_key("new-key-from-payme-0001").await.unwrap();
+    assert_eq!(ra.merchant_key().await.unwrap().as_deref(), Some("new-key-from-payme-0001"));
 }
 
 async fn concurrent_payme_duplicates_make_one_payment(db: Db) {
@@ -431,7 +431,7 @@ async fn documents_are_checked_and_shared(db: Db) {
     let (passport, selfie) = documents();
     let big = Upload { file_name: Some("big.pdf".into()), bytes: vec![b'%'; 5 * 1024 * 1024 + 1] };
     let e = ra.submit(&started.draft_id, &applicant.csr_der(), big, selfie.clone()).await.unwrap_err();
-    assert_eq!((e.kind, e.field.as_deref()), (ErrorKind::TooLarge, Some("passport_scan")));
+    assert_eq!((e.kind, e.field.as_deref()), (ErrorKind::TooLarge, Some("passport")));
     // A PNG renamed to .pdf is still a PNG; a text file named .jpg is refused.
     let fake = Upload { file_name: Some("selfie.jpg".into()), bytes: b"hello".to_vec() };
     let e = ra.submit(&started.draft_id, &applicant.csr_der(), passport.clone(), fake).await.unwrap_err();

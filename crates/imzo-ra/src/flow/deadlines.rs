@@ -1,10 +1,10 @@
 //! Background deadlines, safe on many nodes at once: each change is a guarded update, and
 //! a node that loses the race to another simply skips that application.
 
-use super::audit;
+use super::{audit, sms, texts};
 use crate::state::{Event, State};
 use crate::{RaError, Registration};
-use imzo_store::{StoreError, applications, challenges, payments, time_ms::now_ms};
+use imzo_store::{StoreError, applications, challenges, payments};
 
 const BATCH: i64 = 200;
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -14,6 +14,7 @@ const REASON_TIMEOUT: i64 = 4;
 /// Moves application `id` from `from` by `event` in its own transaction; false if another
 /// node (or a payment) changed it first.
 async fn expire_one(ra: &Registration, id: i64, from: State, event: Event, why: &str) -> Result<bool, RaError> {
+    let now = ra.config.clock.now_ms();
     let Some(to) = from.next(event) else {
         return Ok(false);
     };
@@ -31,10 +32,21 @@ async fn expire_one(ra: &Registration, id: i64, from: State, event: Event, why: 
         if let Some(p) = payments::active_for_application(&mut *tx, id).await?
             && p.state == 1
         {
-            payments::cancel(&mut tx, p.id, 1, -1, REASON_TIMEOUT, now_ms()).await?;
+            payments::cancel(&mut tx, p.id, 1, -1, REASON_TIMEOUT, now).await?;
         }
     }
     let subject = row.number.clone().unwrap_or_else(|| row.draft_id.clone());
+    // The applicant learns of it in the same transaction (so once, and never lost).
+    let text = match event {
+        Event::PaymentTimeout => Some(texts::cancelled_unpaid(&subject)),
+        Event::ConfirmTimeout => Some(texts::expired_unconfirmed(&subject)),
+        Event::Approve => Some(texts::approved(&subject, &ra.config.public_base_url)),
+        _ => None,
+    };
+    if let Some(text) = text {
+        let kind = to.as_str();
+        sms(ra, &mut tx, &row.phone, kind, &format!("{kind}:{subject}"), &text).await?;
+    }
     audit(
         ra,
         &mut tx,
@@ -49,7 +61,7 @@ async fn expire_one(ra: &Registration, id: i64, from: State, event: Event, why: 
 }
 
 pub(crate) async fn run_due_jobs(ra: &Registration) -> Result<usize, RaError> {
-    let now = now_ms();
+    let now = ra.config.clock.now_ms();
     let mut done = 0;
     for id in applications::past_deadline(&ra.store, State::AwaitingPayment.as_str(), now, BATCH).await? {
         if expire_one(ra, id, State::AwaitingPayment, Event::PaymentTimeout, "payment_timeout").await? {
@@ -68,7 +80,15 @@ pub(crate) async fn run_due_jobs(ra: &Registration) -> Result<usize, RaError> {
             done += 1;
         }
     }
+    // Paid renewals need no review: approved by the system, the holder then confirms.
+    for id in applications::renewals_in_state(&ra.store, State::Paid.as_str(), BATCH).await? {
+        if expire_one(ra, id, State::Paid, Event::Approve, "renewal_paid").await? {
+            done += 1;
+        }
+    }
     // Used-up and expired challenges and captchas are kept a day for inspection, then dropped.
     challenges::purge_expired(ra.store.pool(), now - DAY_MS).await?;
+    // Rate-limit windows matter for a minute; an hour's are kept for inspection.
+    imzo_store::rate_limits::purge(ra.store.pool(), now - 3600 * 1000).await?;
     Ok(done)
 }

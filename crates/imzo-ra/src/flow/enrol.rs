@@ -49,6 +49,11 @@ pub(crate) async fn confirm(
     let number = app.number.clone().unwrap_or_default();
     let number = number.as_str();
     let key = app.public_key_der.clone().ok_or_else(|| RaError::wrong_state(&app.state))?;
+    // Two pending applications may carry one key; only the first to confirm gets it.
+    if let Err(refusal) = super::key_reuse::refuse_certified_key(ra, &mut tx, &key).await {
+        tx.commit().await.map_err(imzo_store::StoreError::from)?;
+        return Err(refusal);
+    }
     let issued = ra
         .ca
         .issue_holder(&mut tx, &subject(&app), &key, Some(app.id))

@@ -2,12 +2,14 @@
 //! holders; and step 8, the certificate download.
 
 use super::{by_number, by_number_tx, ms, new_id, random_failed, view};
-use crate::{ApplicationView, Captcha, Challenge, Issued, OutboxMessage, RaError, Registration, captcha, secret};
+use crate::{
+    ApplicationView, Captcha, Challenge, Issued, LookupStatus, OutboxMessage, RaError, Registration, captcha, secret,
+};
 use base64::Engine;
 use imzo_store::{
     Tx,
     applications::ApplicationRow,
-    certificates, challenges, outbox,
+    certificates, challenges, outbox, rate_limits,
     time_ms::{from_ms, now_ms},
 };
 use zeroize::Zeroizing;
@@ -31,6 +33,15 @@ pub(crate) async fn lookup(
     captcha_id: &str,
     answer: &str,
 ) -> Result<ApplicationView, RaError> {
+    Ok(view(&checked_lookup(ra, number, captcha_id, answer).await?))
+}
+
+async fn checked_lookup(
+    ra: &Registration,
+    number: &str,
+    captcha_id: &str,
+    answer: &str,
+) -> Result<ApplicationRow, RaError> {
     // The captcha is used up before the answer is compared: one guess per image.
     let stored = challenges::consume_captcha(ra.store.pool(), captcha_id, now_ms()).await?.ok_or_else(|| {
         RaError::forbidden(
@@ -48,15 +59,79 @@ pub(crate) async fn lookup(
             "The picture code is wrong.",
         ));
     }
-    Ok(view(&by_number(ra, number).await?))
+    by_number(ra, number).await
 }
 
-pub(crate) async fn new_challenge(ra: &Registration, number: &str) -> Result<Challenge, RaError> {
-    let app = by_number(ra, number).await?;
-    if app.public_key_der.is_none() {
-        return Err(RaError::wrong_state(&app.state));
+/// One window of the lookup rate limit.
+const LOOKUP_WINDOW_MS: i64 = 60_000;
+
+/// The address a request came from: `X-Real-IP` only when the socket peer is a trusted
+/// proxy, else the peer itself; `unknown` when the server was not told (tests in-process).
+pub(crate) fn client_address(ra: &Registration, peer: Option<std::net::IpAddr>, x_real_ip: Option<&str>) -> String {
+    match peer {
+        Some(peer) if ra.config.trusted_proxies.contains(&peer) => {
+            match x_real_ip.and_then(|h| h.trim().parse::<std::net::IpAddr>().ok()) {
+                Some(client) => client.to_string(),
+                None => peer.to_string(),
+            }
+        }
+        Some(peer) => peer.to_string(),
+        None => "unknown".to_string(),
     }
-    issue_challenge(ra, POP, app.number.as_deref()).await
+}
+
+/// Counts a lookup by `client` and refuses it past the per-minute limit.
+async fn limit_lookups(ra: &Registration, client: &str) -> Result<(), RaError> {
+    let now = ra.config.clock.now_ms();
+    let window = now - now.rem_euclid(LOOKUP_WINDOW_MS);
+    let hits = rate_limits::hit(ra.store.pool(), &format!("lookup:{client}"), window).await?;
+    if hits > ra.config.lookups_per_minute {
+        let wait = ((window + LOOKUP_WINDOW_MS - now + 999) / 1000).max(1);
+        return Err(RaError::too_many(
+            "too_many_lookups",
+            &format!("Juda ko'p so'rov. {wait} soniyadan so'ng qayta urinib ko'ring."),
+            &format!("Слишком много запросов. Повторите через {wait} с."),
+            &format!("Too many lookups from this address. Try again in {wait} s."),
+        )
+        .with_retry_after(wait));
+    }
+    Ok(())
+}
+
+/// A person's lookup: rate-limited per client address, captcha first, then the status
+/// only — no personal data before the key holder proves possession.
+pub(crate) async fn lookup_status(
+    ra: &Registration,
+    number: &str,
+    captcha_id: &str,
+    answer: &str,
+    client: &str,
+) -> Result<LookupStatus, RaError> {
+    limit_lookups(ra, client).await?;
+    let row = checked_lookup(ra, number, captcha_id, answer).await?;
+    Ok(LookupStatus {
+        number: row.number.clone().unwrap_or_default(),
+        state: row.state.clone(),
+        fee_tiyin: row.fee_tiyin.unwrap_or(0),
+        pay_before: from_ms(row.pay_before_ms.unwrap_or(0)),
+    })
+}
+
+/// A proof-of-possession challenge for any well-formed number, whether or not such an
+/// application exists: the answer must not tell who has applied. An unknown number's
+/// proof later fails exactly as a wrong key's does ([`bad_proof`]).
+pub(crate) async fn new_challenge(ra: &Registration, number: &str) -> Result<Challenge, RaError> {
+    let number = number.trim();
+    if !crate::number::is_valid_number(number) {
+        return Err(RaError::invalid(
+            "number",
+            "invalid_number",
+            "Ariza raqami 12 ta raqamdan iborat (oxirgisi nazorat raqami): raqamni tekshiring.",
+            "Номер заявления — 12 цифр (последняя контрольная): проверьте номер.",
+            "An application number is 12 digits, the last a check digit: please check the number.",
+        ));
+    }
+    issue_challenge(ra, POP, Some(number)).await
 }
 
 /// Stores a fresh 32-byte challenge of `purpose`.
@@ -86,36 +161,52 @@ pub(crate) fn challenge_invalid() -> RaError {
     )
 }
 
+/// The one refusal of a proof of possession, whatever failed: an unknown number, an
+/// application without a key, or a signature by another key. The verifier's words would
+/// tell an existing application from an unknown number, so they go to the log only.
+pub(crate) fn bad_proof() -> RaError {
+    RaError::forbidden(
+        "bad_proof",
+        "Imzo bu raqamli arizaning kalitiga egalikni isbotlamadi: ariza raqamini va kalit faylini tekshiring.",
+        "Подпись не доказывает владение ключом заявления с этим номером: проверьте номер заявления и файл ключа.",
+        "The signature does not prove possession of the key of the application with this number: check the number and the key file.",
+    )
+}
+
 /// Checks and uses up a proof of possession for application `number`: the challenge is
 /// consumed even when the proof fails (one answer per challenge). On `Ok` the caller
 /// continues in `tx`; on a failed proof `tx` is committed here so the challenge stays used.
+/// An unknown number fails as a wrong key does, so the answer reveals nothing.
 pub(crate) async fn check_proof(
     tx: &mut Tx<'_>,
     number: &str,
     challenge_id: &str,
     cms: &[u8],
 ) -> Result<Result<ApplicationRow, RaError>, RaError> {
-    let app = by_number_tx(tx, number).await?;
+    let number = number.trim();
     let Some(challenge) = challenges::get(&mut **tx, challenge_id).await? else {
         return Err(challenge_invalid());
     };
-    if challenge.purpose != POP || challenge.subject.as_deref() != app.number.as_deref() {
+    if challenge.purpose != POP || challenge.subject.as_deref() != Some(number) {
         return Err(challenge_invalid());
     }
     if !challenges::consume(tx, challenge_id, POP, now_ms()).await? {
         return Err(challenge_invalid());
     }
+    let app = match by_number_tx(tx, number).await {
+        Ok(app) => app,
+        Err(e) if e.kind == crate::ErrorKind::NotFound => return Ok(Err(bad_proof())),
+        Err(e) => return Err(e),
+    };
     let Some(key) = app.public_key_der.as_deref() else {
-        return Ok(Err(RaError::wrong_state(&app.state)));
+        return Ok(Err(bad_proof()));
     };
     match imzo_pki::cms::verify_proof_of_possession(cms, &challenge.challenge, key) {
         Ok(()) => Ok(Ok(app)),
-        Err(e) => Ok(Err(RaError::forbidden(
-            "bad_proof",
-            "Imzo ariza kalitiga mos kelmadi.",
-            "Подпись не соответствует ключу заявки.",
-            &format!("The signature does not prove possession of the application's key: {e}"),
-        ))),
+        Err(e) => {
+            tracing::debug!(error = %e, "proof of possession refused");
+            Ok(Err(bad_proof()))
+        }
     }
 }
 
@@ -140,11 +231,26 @@ pub(crate) fn chain_pem(ra: &Registration) -> Result<String, RaError> {
     Ok(out)
 }
 
+/// The one answer for every number without an issued certificate (unknown, malformed, or
+/// in any other state), so the download reveals no application's existence or state.
+fn no_certificate() -> RaError {
+    RaError::not_found(
+        "no_certificate",
+        "Bu raqam bo'yicha berilgan sertifikat yo'q.",
+        "По этому номеру нет выданного сертификата.",
+        "There is no issued certificate for this number.",
+    )
+}
+
 pub(crate) async fn certificate(ra: &Registration, number: &str) -> Result<Issued, RaError> {
-    let app = by_number(ra, number).await?;
+    let app = match by_number(ra, number).await {
+        Ok(app) => app,
+        Err(e) if e.kind == crate::ErrorKind::NotFound => return Err(no_certificate()),
+        Err(e) => return Err(e),
+    };
     let serial = match (app.state.as_str(), app.certificate_serial.as_deref()) {
         ("issued", Some(serial)) => serial.to_string(),
-        _ => return Err(RaError::wrong_state(&app.state)),
+        _ => return Err(no_certificate()),
     };
     let row = certificates::by_serial(ra.store.pool(), &serial)
         .await?

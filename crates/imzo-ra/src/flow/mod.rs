@@ -1,11 +1,17 @@
 //! The workflow steps, one file per stage; `api.rs` exposes them as methods.
 
+pub(crate) mod books;
+pub(crate) mod click;
 pub(crate) mod deadlines;
 pub(crate) mod enrol;
+pub(crate) mod key_reuse;
 pub(crate) mod lookup;
 pub(crate) mod payme;
+pub(crate) mod paynet;
 pub(crate) mod phone;
+pub(crate) mod renewal;
 pub(crate) mod review;
+pub(crate) mod sms_delivery;
 pub(crate) mod submit;
 pub(crate) mod texts;
 

@@ -112,7 +112,12 @@ impl Ledger for Registration {
             return Ok(transaction(&p));
         }
         let app_id = payable(by_number_tx(&mut tx, application).await, amount_tiyin)?;
-        if payments::active_for_application(&mut *tx, app_id).await.map_err(from_store)?.is_some() {
+        if let Some(active) = payments::active_for_application(&mut *tx, app_id).await.map_err(from_store)? {
+            // On PostgreSQL (read committed) a concurrent twin of this very call may have
+            // committed between the first look and this one: that is a repeat, not a rival.
+            if active.provider == PROVIDER && active.provider_txn_id == id {
+                return Ok(transaction(&active));
+            }
             return Err(Refusal::NotAllowed);
         }
         let inserted = payments::insert(
@@ -270,10 +275,29 @@ impl Ledger for Registration {
         Ok(stored.or_else(|| self.config.payme_key.clone()))
     }
 
+    /// Stores the key Payme set (the sandbox signs with the key in force) and audits the
+    /// change, never the key itself, in one commit.
     async fn set_merchant_key(&self, key: &str) -> Result<(), Refusal> {
-        if key.trim().is_empty() {
-            return Err(Refusal::System("the new key is empty".to_string()));
+        if !imzo_gateways::payme::is_acceptable_merchant_key(key) {
+            return Err(Refusal::System("the new key is too short or has characters a key cannot have".to_string()));
         }
-        settings::set(self.store.pool(), KEY_SETTING, key).await.map_err(from_store)
+        let mut tx = self.store.begin().await.map_err(from_store)?;
+        let replaced = settings::get(&mut *tx, KEY_SETTING).await.map_err(from_store)?.is_some();
+        settings::set(&mut *tx, KEY_SETTING, key).await.map_err(from_store)?;
+        audit(
+            self,
+            &mut tx,
+            "payme",
+            "payme.key_changed",
+            "payme",
+            serde_json::json!({
+                "method": "ChangePassword",
+                "replaced": if replaced { "a key set by ChangePassword" } else { "the configured key" },
+                "length": key.len(),
+            }),
+        )
+        .await
+        .map_err(from_ra)?;
+        commit(tx).await
     }
 }

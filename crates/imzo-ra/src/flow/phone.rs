@@ -6,7 +6,7 @@ use crate::{ApplicantType, RaError, Registration, StartRequest, Started, secret,
 use imzo_store::{
     Tx,
     applications::{self, NewDraft},
-    otp,
+    otp, rate_limits,
     time_ms::{from_ms, now_ms},
 };
 use zeroize::Zeroizing;
@@ -40,11 +40,35 @@ fn optional(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
-fn validate(r: &StartRequest) -> Result<Draft, RaError> {
+/// Refuses company fields in an individual's application: they would be silently dropped,
+/// and the applicant probably meant to apply as a legal entity.
+fn no_company_fields(r: &StartRequest) -> Result<(), RaError> {
+    for (field, value) in [("company_inn", &r.company_inn), ("company_name", &r.company_name), ("title", &r.title)] {
+        if optional(value).is_some() {
+            return Err(RaError::invalid(
+                field,
+                "not_for_individual",
+                "Jismoniy shaxs arizasida tashkilot maydonlari (company_inn, company_name, title) bo'lmaydi. \
+                 Tashkilot nomidan ariza berish uchun applicant_type = legal_entity ni tanlang.",
+                "В заявлении физического лица не бывает полей организации (company_inn, company_name, title). \
+                 Чтобы подать заявление от имени организации, выберите applicant_type = legal_entity.",
+                "An individual's application has no company fields (company_inn, company_name, title). \
+                 To apply for a company, choose applicant_type = legal_entity.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate(r: &StartRequest, today: time::Date) -> Result<Draft, RaError> {
     let facts = validate::pinfl(r.pinfl.trim())?;
     let birth = validate::birth_date(&r.birth_date, facts.birth_date)?;
+    validate::birth_date_plausible(birth, today)?;
     let (company_inn, company_name, title) = match r.applicant_type {
-        ApplicantType::Individual => (None, None, None),
+        ApplicantType::Individual => {
+            no_company_fields(r)?;
+            (None, None, None)
+        }
         ApplicantType::LegalEntity => {
             let required = |field: &str, value: &Option<String>| {
                 optional(value).map(str::to_string).ok_or_else(|| {
@@ -87,6 +111,53 @@ fn too_many_codes() -> RaError {
         "На этот номер за час отправлено слишком много кодов. Попробуйте позже.",
         "Too many codes were sent to this number in the last hour. Please try later.",
     )
+    // The hour is a sliding one: an hour from now is always enough.
+    .with_retry_after(3600)
+}
+
+/// One window of the per-address start limit.
+const ADDRESS_WINDOW_MS: i64 = 3_600_000;
+/// One window of the per-PINFL start limit.
+const PINFL_WINDOW_MS: i64 = 86_400_000;
+
+/// Counts a start against the per-address and per-PINFL limits (fixed windows kept in
+/// the database, so every node counts the same) and refuses it past either. The PINFL
+/// is kept only as a keyed hash in the counter's name.
+async fn limit_starts(ra: &Registration, client: Option<&str>, pinfl: &str) -> Result<(), RaError> {
+    let now = ra.config.clock.now_ms();
+    let refuse = |window: i64, span: i64, uz: &str, ru: &str, en: &str| {
+        let wait = (window + span - now + 999) / 1000;
+        RaError::too_many("too_many_starts", uz, ru, en).with_retry_after(wait)
+    };
+    if let Some(client) = client.filter(|c| *c != "unknown") {
+        let window = now - now.rem_euclid(ADDRESS_WINDOW_MS);
+        let hits = rate_limits::hit(ra.store.pool(), &format!("start-address:{client}"), window).await?;
+        let limit = ra.config.starts_per_address_per_hour;
+        if hits > limit {
+            return Err(refuse(
+                window,
+                ADDRESS_WINDOW_MS,
+                &format!("Bu manzildan bir soatda {limit} tadan ortiq ariza boshlab bo'lmaydi. Keyinroq urinib ko'ring."),
+                &format!("С этого адреса нельзя начать больше {limit} заявлений в час. Попробуйте позже."),
+                &format!("No more than {limit} applications per hour can be started from this address. Please try later."),
+            ));
+        }
+    }
+    let window = now - now.rem_euclid(PINFL_WINDOW_MS);
+    let bucket = secret::keyed_hash(&ra.config.otp_secret, "start-pinfl", pinfl);
+    let hits = rate_limits::hit(ra.store.pool(), &format!("start-pinfl:{bucket}"), window).await?;
+    let limit = ra.config.starts_per_pinfl_per_day;
+    if hits > limit {
+        return Err(refuse(
+            window,
+            PINFL_WINDOW_MS,
+            &format!("Bu JShShIR bilan bir kunda {limit} tadan ortiq ariza boshlab bo'lmaydi. Ertaga urinib ko'ring."),
+            &format!("С этим ПИНФЛ нельзя начать больше {limit} заявлений в сутки. Попробуйте завтра."),
+            &format!("No more than {limit} applications per day can be started with this PINFL. Please try tomorrow."),
+        )
+        .with_field("pinfl"));
+    }
+    Ok(())
 }
 
 /// Makes a code, stores its hash and queues the SMS, all in `tx`; returns the expiry.
@@ -104,8 +175,10 @@ async fn send_code(ra: &Registration, tx: &mut Tx<'_>, draft_id: &str, phone: &s
     Ok(expires)
 }
 
-pub(crate) async fn start(ra: &Registration, request: StartRequest) -> Result<Started, RaError> {
-    let d = validate(&request)?;
+pub(crate) async fn start(ra: &Registration, request: StartRequest, client: Option<&str>) -> Result<Started, RaError> {
+    let today = crate::fee::tashkent_date(from_ms(ra.config.clock.now_ms()));
+    let d = validate(&request, today)?;
+    limit_starts(ra, client, &d.pinfl).await?;
     let draft_id = new_id()?;
     let mut tx = ra.store.begin().await?;
     let kind = match d.applicant_type {
@@ -172,7 +245,8 @@ pub(crate) async fn resend_code(ra: &Registration, draft_id: &str) -> Result<Sta
                 &format!("Yangi kodni {secs} soniyadan so'ng so'rash mumkin."),
                 &format!("Новый код можно запросить через {secs} с."),
                 &format!("A new code can be requested in {secs} s."),
-            ));
+            )
+            .with_retry_after(secs));
         }
     }
     let expires = send_code(ra, &mut tx, draft_id, &row.phone).await?;
@@ -220,7 +294,10 @@ pub(crate) async fn verify_phone(ra: &Registration, draft_id: &str, code: &str) 
             "Kod juda ko'p marta noto'g'ri kiritildi: yangi kod so'rang.",
             "Код введён неверно слишком много раз: запросите новый.",
             "The code was entered wrongly too many times: please request a new one.",
-        ));
+        )
+        .with_field("code")
+        // Retrying this code never succeeds; a new one can be asked for after the resend pause.
+        .with_retry_after(RESEND_INTERVAL_MS / 1000));
     }
     if otp_row.expires_at_ms <= now_ms() {
         return Err(RaError::forbidden(
@@ -240,7 +317,8 @@ pub(crate) async fn verify_phone(ra: &Registration, draft_id: &str, code: &str) 
             &format!("Kod noto'g'ri. Qolgan urinishlar: {left}."),
             &format!("Неверный код. Осталось попыток: {left}."),
             &format!("Wrong code. Tries left: {left}."),
-        ));
+        )
+        .with_field("code"));
     }
     if !otp::mark_used(&mut tx, otp_row.id).await? {
         return Err(dead());

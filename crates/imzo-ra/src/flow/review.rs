@@ -1,6 +1,7 @@
 //! Step 6: an operator's decision, signed with the operator's own certificate.
 
 use super::{audit, by_number, by_number_tx, full_name, lookup, sms, texts, view};
+use crate::reasons;
 use crate::state::{Event, State};
 use crate::{
     ApplicationDetails, ApplicationView, Challenge, Decision, DecisionDocument, DocumentInfo, RaError, Registration,
@@ -38,6 +39,32 @@ fn not_operator(detail: &str) -> RaError {
     )
 }
 
+/// Checks a rejection: a listed code (absent = `other`) and free text, required for `other`.
+fn rejection(code: Option<&str>, free: &str) -> Result<(reasons::RejectionReason, String), RaError> {
+    let code = code.map(str::trim).filter(|c| !c.is_empty()).unwrap_or(reasons::OTHER);
+    let listed = reasons::rejection_reason(code).ok_or_else(|| {
+        let known: Vec<&str> = reasons::rejection_reasons().iter().map(|r| r.code).collect();
+        RaError::invalid(
+            "code",
+            "unknown_rejection_code",
+            &format!("Rad etish sababi ro'yxatda yo'q: {code}. Mavjudlari: {}.", known.join(", ")),
+            &format!("Причины отказа нет в списке: {code}. Допустимые: {}.", known.join(", ")),
+            &format!("The rejection code is not in the list: {code}. Known codes: {}.", known.join(", ")),
+        )
+    })?;
+    let free = free.trim();
+    if free.chars().count() > 500 || free.chars().any(char::is_control) || (listed.code == reasons::OTHER && free.is_empty()) {
+        return Err(RaError::invalid(
+            "reason",
+            "invalid_reason",
+            "Rad etish sababini yozing (500 belgigacha).",
+            "Укажите причину отказа (до 500 символов).",
+            "Give the reason for the rejection (up to 500 characters).",
+        ));
+    }
+    Ok((listed, free.to_string()))
+}
+
 pub(crate) async fn operator_decide(ra: &Registration, signed: &[u8]) -> Result<ApplicationView, RaError> {
     let options = imzo_pki::cms::VerifyOptions { anchors: vec![ra.ca.root.clone()], at: None };
     let report = imzo_pki::cms::verify(signed, None, &options).map_err(|e| bad_decision(&e.to_string()))?;
@@ -58,19 +85,7 @@ pub(crate) async fn operator_decide(ra: &Registration, signed: &[u8]) -> Result<
         .map_err(|e| bad_decision(&format!("content is not a decision: {e}")))?;
     let reason = match &doc.decision {
         Decision::Approve => None,
-        Decision::Reject { reason } => {
-            let reason = reason.trim();
-            if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control) {
-                return Err(RaError::invalid(
-                    "reason",
-                    "invalid_reason",
-                    "Rad etish sababini yozing (500 belgigacha).",
-                    "Укажите причину отказа (до 500 символов).",
-                    "Give the reason for the rejection (up to 500 characters).",
-                ));
-            }
-            Some(reason.to_string())
-        }
+        Decision::Reject { code, reason } => Some(rejection(code.as_deref(), reason)?),
     };
     let presented = base64::engine::general_purpose::STANDARD
         .decode(doc.challenge_base64.trim())
@@ -110,14 +125,24 @@ pub(crate) async fn operator_decide(ra: &Registration, signed: &[u8]) -> Result<
             applications::transition(&mut tx, app.id, from.as_str(), to.as_str()).await?;
             let text = texts::approved(&number, &ra.config.public_base_url);
             sms(ra, &mut tx, &app.phone, "approved", &format!("approved:{number}"), &text).await?;
-            audit(ra, &mut tx, &actor, "application.approved", &number, serde_json::json!({})).await?;
+            let details = serde_json::json!({ "operator": operator.name, "operator_cert_sha256": cert_sha256 });
+            audit(ra, &mut tx, &actor, "application.approved", &number, details).await?;
         }
-        Some(reason) => {
-            applications::reject(&mut tx, app.id, from.as_str(), to.as_str(), reason).await?;
-            let text = texts::rejected(&number, reason);
+        Some((listed, free)) => {
+            let stored = if free.is_empty() { listed.text.uz.clone() } else { free.clone() };
+            applications::reject(&mut tx, app.id, from.as_str(), to.as_str(), &stored).await?;
+            applications::set_rejection_code(&mut tx, app.id, listed.code).await?;
+            let said = if listed.code == reasons::OTHER || free.is_empty() {
+                stored.clone()
+            } else {
+                format!("{} {free}", listed.text.uz)
+            };
+            let text = texts::rejected(&number, &said);
             sms(ra, &mut tx, &app.phone, "rejected", &format!("rejected:{number}"), &text).await?;
-            audit(ra, &mut tx, &actor, "application.rejected", &number, serde_json::json!({ "reason": reason }))
-                .await?;
+            let details = serde_json::json!({
+                "code": listed.code, "reason": free, "operator": operator.name, "operator_cert_sha256": cert_sha256
+            });
+            audit(ra, &mut tx, &actor, "application.rejected", &number, details).await?;
         }
     }
     let updated = applications::by_id(&mut *tx, app.id).await?.ok_or_else(RaError::no_application)?;

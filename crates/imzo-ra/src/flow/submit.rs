@@ -10,14 +10,16 @@ use imzo_store::{
     time_ms::{from_ms, now_ms},
 };
 
-fn bad_csr(detail: &str) -> RaError {
+/// A request we cannot use: the same words in every language, the parser's in `detail`.
+pub(crate) fn bad_csr(detail: &str) -> RaError {
     RaError::invalid(
         "csr",
         "invalid_csr",
-        &format!("Kalit so'rovi (PKCS#10) noto'g'ri: {detail}"),
-        &format!("Неверный запрос на сертификат (PKCS#10): {detail}"),
-        &format!("The key request (PKCS#10) is not valid: {detail}"),
+        "Kalit so'rovi (PKCS#10) yaroqsiz. ECDSA P-256 (yoki milliy algoritm) kaliti bilan yaratilgan va shu kalit bilan imzolangan so'rov kerak: so'rovni imzo moduli yoki «imzo enroll» bilan qayta yarating.",
+        "Запрос на сертификат (PKCS#10) непригоден. Нужен запрос с ключом ECDSA P-256 (или национального алгоритма), подписанный этим ключом: создайте запрос заново модулем подписи или «imzo enroll».",
+        "The key request (PKCS#10) cannot be used. A request for an ECDSA P-256 (or national algorithm) key, signed with that key, is required: make it again with the signing module or `imzo enroll`.",
     )
+    .with_detail(detail)
 }
 
 /// The DER of a request given as PEM or DER.
@@ -54,7 +56,7 @@ pub(crate) async fn submit(
     }
     let info = imzo_pki::csr::parse_and_verify(csr).map_err(|e| bad_csr(&e.to_string()))?;
     let csr_der = csr_der(csr)?;
-    let passport_doc = upload::check("passport_scan", &passport_scan)?;
+    let passport_doc = upload::check("passport", &passport_scan)?;
     let selfie_doc = upload::check("selfie", &selfie)?;
 
     let now = now_ms();
@@ -65,6 +67,7 @@ pub(crate) async fn submit(
     let pay_before_ms = now.saturating_add(ms(ra.config.payment_window));
 
     let mut tx = ra.store.begin().await?;
+    super::key_reuse::refuse_certified_key(ra, &mut tx, &info.public_key_der).await?;
     let mut number = None;
     for _ in 0..8 {
         let candidate = number::new_number().map_err(random_failed)?;

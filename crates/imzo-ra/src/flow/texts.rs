@@ -31,3 +31,13 @@ pub(crate) fn ready(number: &str, base_url: &str) -> String {
 pub(crate) fn approved(number: &str, base_url: &str) -> String {
     format!("Imzo: arizangiz {number} tasdiqlandi. Sertifikatni olish uchun uni tasdiqlang: {base_url}")
 }
+
+/// Cancelled: not paid within the payment window.
+pub(crate) fn cancelled_unpaid(number: &str) -> String {
+    format!("Imzo: arizangiz {number} belgilangan muddatda (8 soat) to'lanmagani uchun bekor qilindi.")
+}
+
+/// Expired: approved but not confirmed within 30 days.
+pub(crate) fn expired_unconfirmed(number: &str) -> String {
+    format!("Imzo: arizangiz {number} 30 kun ichida tasdiqlanmagani uchun muddati o'tdi. Yangi ariza bering.")
+}

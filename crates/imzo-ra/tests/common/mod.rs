@@ -119,7 +119,10 @@ pub async fn env(db: Db) -> Option<Env> {
         PEPPER.to_vec(),
         "http://127.0.0.1:8080",
     )
-    .with_payme_key(Some("configured-key".into()));
+    .with_payme_key(Some("configured-key".into()))
+    // Tests start many applications for one test person from one process; the start
+    // limits themselves are tested with the defaults (tests/hardening.rs).
+    .with_start_limits(1000, 1000);
     Some(Env {
         ra: Registration::new(store.clone(), ca, config),
         store,
@@ -207,6 +210,22 @@ impl Applicant {
         Applicant { dir }
     }
 
+    /// Attached CMS over `content`, signed with this applicant's key as the holder of
+    /// `cert_pem`, the certificate and `chain_pem` inside (as a holder's module signs).
+    pub fn sign_as_holder(&self, content: &[u8], cert_pem: &str, chain_pem: &str) -> Vec<u8> {
+        let p = |f: &str| self.dir.join(f).to_str().unwrap().to_string();
+        std::fs::write(p("content.bin"), content).unwrap();
+        std::fs::write(p("holder.pem"), cert_pem).unwrap();
+        std::fs::write(p("chain.pem"), chain_pem).unwrap();
+        let (ok, text) = openssl(&[
+            "cms", "-sign", "-nodetach", "-binary", "-md", "sha256", "-in", &p("content.bin"), "-signer",
+            &p("holder.pem"), "-inkey", &p("key.pem"), "-certfile", &p("chain.pem"), "-outform", "DER", "-out",
+            &p("signed.der"),
+        ]);
+        assert!(ok, "{text}");
+        std::fs::read(p("signed.der")).unwrap()
+    }
+
     pub fn csr_der(&self) -> Vec<u8> {
         std::fs::read(self.dir.join("csr.der")).unwrap()
     }
@@ -251,7 +270,8 @@ impl Applicant {
 
 /// A small real PDF and PNG.
 pub fn documents() -> (Upload, Upload) {
-    let pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n".to_vec();
+    // Written by ReportLab (tests/data/README.md).
+    let pdf = include_bytes!("../data/reportlab.pdf").to_vec();
     let img = image::RgbImage::from_fn(32, 24, |x, y| image::Rgb([x as u8 * 7, y as u8 * 9, 100]));
     let mut png = std::io::Cursor::new(Vec::new());
     img.write_to(&mut png, image::ImageFormat::Png).unwrap();
