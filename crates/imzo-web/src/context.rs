@@ -35,4 +35,8 @@ pub(crate) struct Ctx {
     pub(crate) ca_certificates: Vec<(String, Vec<u8>)>,
     pub(crate) payme_merchant_id: Option<String>,
     pub(crate) payme_sandbox: bool,
+    pub(crate) click: Option<imzo_gateways::click::Settings>,
+    pub(crate) paynet: Option<imzo_gateways::paynet::Settings>,
+    pub(crate) status: crate::routes::status::StatusPublishing,
+    pub(crate) tsa: std::sync::Arc<imzo_ca::tsa::Tsa>,
 }

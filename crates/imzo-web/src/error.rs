@@ -14,11 +14,25 @@ pub struct ApiError {
     pub status: StatusCode,
     /// Stable machine-readable code.
     pub code: &'static str,
-    /// The input field (or multipart part) at fault, if one is.
-    pub field: Option<String>,
+    /// The input field (or multipart part) at fault, if one is (boxed to keep `Result`s small).
+    pub field: Option<Box<str>>,
     /// What is wrong, in Uzbek, Russian and English.
     pub message: Localized,
+    /// Detail and retry time, when there are any; boxed to keep `Result`s small.
+    extra: Option<Box<Extra>>,
 }
+
+/// The rarer parts of an API error.
+#[derive(Debug, Clone, Default)]
+struct Extra {
+    /// Technical detail for developers, English only.
+    detail: Option<String>,
+    /// Seconds after which a retry can succeed (sent as `Retry-After` with a 429).
+    retry_after_secs: Option<u64>,
+}
+
+/// `Retry-After` of a 429 whose cause gave no better figure.
+pub(crate) const DEFAULT_RETRY_AFTER_SECS: u64 = 60;
 
 fn text(uz: &str, ru: &str, en: &str) -> Localized {
     Localized { uz: uz.to_owned(), ru: ru.to_owned(), en: en.to_owned() }
@@ -26,7 +40,23 @@ fn text(uz: &str, ru: &str, en: &str) -> Localized {
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: &'static str, field: Option<&str>, message: Localized) -> Self {
-        ApiError { status, code, field: field.map(str::to_owned), message }
+        ApiError { status, code, field: field.map(Box::from), message, extra: None }
+    }
+
+    /// The same with technical detail for developers (English only).
+    pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.extra.get_or_insert_with(Box::default).detail = Some(detail.into());
+        self
+    }
+
+    /// Technical detail for developers (English only), if any.
+    pub fn detail(&self) -> Option<&str> {
+        self.extra.as_ref().and_then(|e| e.detail.as_deref())
+    }
+
+    /// Seconds after which a retry can succeed, if known (sent as `Retry-After` with a 429).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.extra.as_ref().and_then(|e| e.retry_after_secs)
     }
 
     /// 400: the body is not the JSON this endpoint takes (`field` names the culprit if known).
@@ -120,13 +150,80 @@ impl ApiError {
         )
     }
 
-    /// 404 for a path that names nothing we have.
+    /// 404 for a path that names nothing we have: `what` is `route`, `certificate`,
+    /// `CA certificate` or `CRL`; anything else gets a general text and `what` as detail.
     pub(crate) fn not_found(what: &str) -> Self {
+        let (message, detail) = match what {
+            "route" => (
+                text(
+                    "Bunday manzil yo'q. API manzillari ro'yxati: /api/openapi.json",
+                    "Такого адреса нет. Список адресов API: /api/openapi.json",
+                    "There is no such address. The API's addresses are listed at /api/openapi.json",
+                ),
+                None,
+            ),
+            "certificate" => (
+                text(
+                    "Bunday seriya raqamli sertifikat topilmadi",
+                    "Сертификат с таким серийным номером не найден",
+                    "No certificate with this serial number was found",
+                ),
+                None,
+            ),
+            "CA certificate" => (
+                text(
+                    "Bunday identifikatorli sertifikatlash markazi sertifikati topilmadi",
+                    "Сертификат удостоверяющего центра с таким идентификатором не найден",
+                    "No certification authority certificate with this identifier was found",
+                ),
+                None,
+            ),
+            "CRL" => (
+                text(
+                    "Bunday sertifikatlash markazining bekor qilingan sertifikatlar ro'yxati (CRL) topilmadi",
+                    "Список отозванных сертификатов (CRL) такого удостоверяющего центра не найден",
+                    "No certificate revocation list (CRL) of such a certification authority was found",
+                ),
+                None,
+            ),
+            other => (
+                text("So'ralgan ma'lumot topilmadi", "Запрошенные данные не найдены", "What was asked for was not found"),
+                Some(other.to_owned()),
+            ),
+        };
+        let e = ApiError::new(StatusCode::NOT_FOUND, "not_found", None, message);
+        match detail {
+            Some(detail) => e.with_detail(detail),
+            None => e,
+        }
+    }
+
+    /// 415: the submission was not sent as `multipart/form-data`.
+    pub(crate) fn multipart_content_type() -> Self {
         ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
             None,
-            text(&format!("{what} topilmadi"), &format!("{what}: не найдено"), &format!("{what} not found")),
+            text(
+                "So'rov multipart/form-data ko'rinishida (csr, passport, selfie qismlari bilan) yuborilishi kerak",
+                "Запрос должен быть отправлен как multipart/form-data (части csr, passport, selfie)",
+                "The request must be sent as multipart/form-data (parts csr, passport, selfie)",
+            ),
+        )
+    }
+
+    /// 400: a JSON field has a value outside its list (`allowed`, our own names).
+    pub(crate) fn not_one_of(field: &str, allowed: &[String]) -> Self {
+        let list = allowed.join(", ");
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_value",
+            Some(field),
+            text(
+                &format!("«{field}» quyidagilardan biri bo'lishi kerak: {list}"),
+                &format!("Поле «{field}» должно быть одним из: {list}"),
+                &format!("'{field}' must be one of: {list}"),
+            ),
         )
     }
 
@@ -165,19 +262,29 @@ impl From<RaError> for ApiError {
             // The workflow's own text may carry database detail: log it, show a generic one.
             return ApiError::internal(&format!("{}: {}", e.code, e.message.en));
         }
-        ApiError { status: status_of(e.kind), code: e.code, field: e.field, message: e.message }
+        let retry_after_secs = e.retry_after_secs().or((e.kind == ErrorKind::TooMany).then_some(DEFAULT_RETRY_AFTER_SECS));
+        let extra = (e.detail().is_some() || retry_after_secs.is_some())
+            .then(|| Box::new(Extra { detail: e.detail().map(str::to_owned), retry_after_secs }));
+        ApiError { status: status_of(e.kind), code: e.code, field: e.field, message: e.message, extra }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "error": {
-                "code": self.code,
-                "field": self.field,
-                "message": {"uz": self.message.uz, "ru": self.message.ru, "en": self.message.en},
-            }
+        let mut error = json!({
+            "code": self.code,
+            "field": self.field,
+            "message": {"uz": self.message.uz, "ru": self.message.ru, "en": self.message.en},
         });
-        (self.status, axum::Json(body)).into_response()
+        if let Some(detail) = self.detail() {
+            error["detail"] = json!(detail);
+        }
+        let mut response = (self.status, axum::Json(json!({ "error": error }))).into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            // Every 429 says when to come back (RFC 9110 §10.2.3).
+            let secs = self.retry_after_secs().unwrap_or(DEFAULT_RETRY_AFTER_SECS).max(1);
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        response
     }
 }

@@ -31,7 +31,13 @@ where
 fn rejection_to_error(rejection: &JsonRejection) -> ApiError {
     match rejection {
         JsonRejection::MissingJsonContentType(_) => ApiError::json_content_type(),
-        JsonRejection::JsonDataError(e) => ApiError::malformed_json(field_of(&e.body_text()).as_deref()),
+        JsonRejection::JsonDataError(e) => {
+            let text = e.body_text();
+            match (field_of(&text), allowed_variants(&text)) {
+                (Some(field), Some(allowed)) => ApiError::not_one_of(&field, &allowed),
+                (field, _) => ApiError::malformed_json(field.as_deref()),
+            }
+        }
         _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(None, JSON_BODY_LIMIT),
         _ => ApiError::malformed_json(None),
     }
@@ -50,10 +56,33 @@ pub(crate) fn field_of(message: &str) -> Option<String> {
     is_path.then(|| path.to_owned())
 }
 
+/// The values serde lists after `unknown variant …, expected` (our enum's own names,
+/// never the caller's value, which stands before them).
+pub(crate) fn allowed_variants(message: &str) -> Option<Vec<String>> {
+    let after = message.split("unknown variant `").nth(1)?;
+    // serde's own list comes last; the caller's value, before it, may contain anything.
+    let expected = after.rsplit_once("expected ")?.1;
+    let expected = expected.split(" at line ").next().unwrap_or(expected);
+    let names: Vec<String> = expected.split('`').skip(1).step_by(2).map(str::to_owned).collect();
+    let plain = |n: &String| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    (!names.is_empty() && names.iter().all(plain)).then_some(names)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::field_of;
+    use super::{allowed_variants, field_of};
+
+    #[test]
+    fn lists_the_allowed_values_not_the_callers() {
+        let text = "Failed to deserialize the JSON body into the target type: applicant_type: unknown variant `robot`, expected `individual` or `legal_entity` at line 1 column 30";
+        assert_eq!(field_of(text).as_deref(), Some("applicant_type"));
+        assert_eq!(allowed_variants(text), Some(vec!["individual".to_owned(), "legal_entity".to_owned()]));
+        let three = "x: unknown variant `a, expected `<b>`, expected one of `approve`, `reject`, `other`";
+        assert_eq!(allowed_variants(three).unwrap(), ["approve", "reject", "other"]);
+        assert_eq!(allowed_variants("x: unknown variant `a`, expected `<b>`"), None);
+        assert_eq!(allowed_variants("missing field `code`"), None);
+    }
 
     #[test]
     fn names_the_field_from_serde_messages() {

@@ -5,6 +5,7 @@
 mod context;
 mod error;
 mod extract;
+mod lang;
 mod money;
 mod router;
 mod routes;
@@ -15,5 +16,5 @@ mod upload;
 mod tests;
 
 pub use error::ApiError;
-pub use router::router;
+pub use router::{router, router_with_services, router_with_status};
 pub use state::AppState;

@@ -3,7 +3,7 @@
 
 use crate::context::Ctx;
 use crate::error::ApiError;
-use crate::routes::{applications, ca, certificates, dev, health, lookup, openapi, operator, pay, sandbox};
+use crate::routes::{applications, ca, certificates, dev, health, lookup, openapi, operator, pay, relying_party, renewal, sandbox, status, tsa};
 use crate::{AppState, extract::JSON_BODY_LIMIT};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -17,6 +17,10 @@ pub(crate) type Shared = Arc<Ctx>;
 
 /// Largest submission body: two 5 MB documents, the request and multipart framing.
 pub(crate) const SUBMIT_BODY_LIMIT: usize = 11 * 1024 * 1024;
+
+/// Largest relying-party body: base64 of signed documents (a 10 MB document, twice
+/// for data and attached signature).
+pub(crate) const RELYING_PARTY_BODY_LIMIT: usize = 28 * 1024 * 1024;
 
 /// A router under construction plus the (method, documented path) list of what it serves.
 pub(crate) struct Routes {
@@ -94,12 +98,61 @@ pub(crate) fn routes(dev_outbox: bool, payme_sandbox: bool) -> Routes {
         .add(Method::POST, &["/api/v1/operator/decisions"], "/api/v1/operator/decisions", post(operator::decide))
         .add(
             Method::GET,
+            &["/api/v1/operator/rejection-reasons"],
+            "/api/v1/operator/rejection-reasons",
+            get(renewal::rejection_reasons),
+        )
+        .add(Method::POST, &["/api/v1/renewals/challenge"], "/api/v1/renewals/challenge", post(renewal::challenge))
+        .add(Method::POST, &["/api/v1/renewals"], "/api/v1/renewals", post(renewal::renew))
+        .add(
+            Method::GET,
             &["/api/v1/certificates/{serial}.pem", "/api/v1/certificates/{serial}.der"],
             "/api/v1/certificates/{file}",
             get(certificates::by_serial),
         )
         .add(Method::GET, &["/ca/{id}.crt", "/ca/{id}.pem"], "/ca/{file}", get(ca::certificate))
-        .add(Method::POST, &["/pay/payme"], "/pay/payme", post(pay::payme));
+        .add(Method::POST, &["/pay/payme"], "/pay/payme", post(pay::payme))
+        .add(Method::POST, &["/pay/click/prepare"], "/pay/click/prepare", post(pay::click_prepare))
+        .add(Method::POST, &["/pay/click/complete"], "/pay/click/complete", post(pay::click_complete))
+        .add(Method::POST, &["/pay/paynet"], "/pay/paynet", post(pay::paynet))
+        .add(Method::POST, &["/api/v1/revocations/challenge"], "/api/v1/revocations/challenge", post(status::challenge))
+        .add(Method::POST, &["/api/v1/revocations"], "/api/v1/revocations", post(status::revoke))
+        .add(Method::GET, &["/crl/{ca}.crl"], "/crl/{file}", get(status::crl))
+        .add(Method::POST, &["/ocsp"], "/ocsp", post(status::ocsp_post))
+        .add(Method::GET, &["/ocsp/{request}"], "/ocsp/{*request}", get(status::ocsp_get))
+        .add(Method::POST, &["/tsa"], "/tsa", post(tsa::timestamp))
+        .add(Method::GET, &["/frontend/challenge"], "/frontend/challenge", get(relying_party::challenge))
+        .add(Method::POST, &["/backend/auth"], "/backend/auth", post(relying_party::auth))
+        .add(
+            Method::POST,
+            &["/backend/pkcs7/verify/attached"],
+            "/backend/pkcs7/verify/attached",
+            post(relying_party::verify_attached).layer(DefaultBodyLimit::max(RELYING_PARTY_BODY_LIMIT)),
+        )
+        .add(
+            Method::POST,
+            &["/backend/pkcs7/verify/detached"],
+            "/backend/pkcs7/verify/detached",
+            post(relying_party::verify_detached).layer(DefaultBodyLimit::max(RELYING_PARTY_BODY_LIMIT)),
+        )
+        .add(
+            Method::POST,
+            &["/frontend/pkcs7/make-attached"],
+            "/frontend/pkcs7/make-attached",
+            post(relying_party::make_attached).layer(DefaultBodyLimit::max(RELYING_PARTY_BODY_LIMIT)),
+        )
+        .add(
+            Method::POST,
+            &["/frontend/pkcs7/join"],
+            "/frontend/pkcs7/join",
+            post(relying_party::join).layer(DefaultBodyLimit::max(RELYING_PARTY_BODY_LIMIT)),
+        )
+        .add(
+            Method::POST,
+            &["/frontend/timestamp/pkcs7"],
+            "/frontend/timestamp/pkcs7",
+            post(relying_party::timestamp_pkcs7).layer(DefaultBodyLimit::max(RELYING_PARTY_BODY_LIMIT)),
+        );
     if dev_outbox {
         r = r.add(Method::GET, &["/api/v1/dev/outbox"], "/api/v1/dev/outbox", get(dev::outbox));
     }
@@ -107,6 +160,8 @@ pub(crate) fn routes(dev_outbox: bool, payme_sandbox: bool) -> Routes {
         r = r
             .add(Method::GET, &["/sandbox/pay"], "/sandbox/pay", get(sandbox::page))
             .add(Method::POST, &["/sandbox/pay"], "/sandbox/pay", post(sandbox::pay_form))
+            .add(Method::GET, &["/sandbox/pay/{number}"], "/sandbox/pay/{number}", get(sandbox::page_for))
+            .add(Method::POST, &["/sandbox/pay/{number}"], "/sandbox/pay/{number}", post(sandbox::pay_form_for))
             .add(Method::POST, &["/api/v1/dev/sandbox/pay"], "/api/v1/dev/sandbox/pay", post(sandbox::pay_json));
     }
     r
@@ -129,11 +184,44 @@ async fn wrong_method() -> ApiError {
     )
 }
 
-/// The whole HTTP surface of a registration centre.
+/// The whole HTTP surface of a registration centre, with the default CRL and OCSP
+/// policies.
 pub fn router<L>(state: AppState<L>) -> Router
 where
     L: Ledger + 'static,
 {
+    let responder = status::default_responder(&state.registration, imzo_ca::ocsp::OcspPolicy::default());
+    router_with_status(state, imzo_ca::crl::CrlPolicy::default(), responder)
+}
+
+/// The whole HTTP surface of a registration centre, CRLs made by `crl_policy` and OCSP
+/// answered by `responder` (shared with the job that signs answers ahead).
+pub fn router_with_status<L>(
+    state: AppState<L>,
+    crl_policy: imzo_ca::crl::CrlPolicy,
+    responder: Arc<imzo_ca::ocsp::OcspResponder>,
+) -> Router
+where
+    L: Ledger + 'static,
+{
+    let tsa = match imzo_ca::tsa::Tsa::new(state.registration.ca().clone(), imzo_ca::tsa::TsaSettings::default()) {
+        Ok(tsa) => Arc::new(tsa),
+        Err(e) => unreachable!("the default TSA policy is a valid OID: {e}"),
+    };
+    router_with_services(state, crl_policy, responder, tsa)
+}
+
+/// The whole HTTP surface, as [`router_with_status`], with time-stamps made by `tsa`.
+pub fn router_with_services<L>(
+    state: AppState<L>,
+    crl_policy: imzo_ca::crl::CrlPolicy,
+    responder: Arc<imzo_ca::ocsp::OcspResponder>,
+    tsa: Arc<imzo_ca::tsa::Tsa>,
+) -> Router
+where
+    L: Ledger + 'static,
+{
+    let status = status::StatusPublishing { responder, crl_policy };
     let routes = routes(state.dev_outbox, state.payme_sandbox);
     let ctx = Ctx {
         registration: state.registration,
@@ -141,12 +229,17 @@ where
         ca_certificates: state.ca_certificates,
         payme_merchant_id: state.payme_merchant_id,
         payme_sandbox: state.payme_sandbox,
+        click: state.click,
+        paynet: state.paynet,
+        status,
+        tsa,
     };
     routes
         .router
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::from_fn(crate::lang::localize_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(Arc::new(ctx))
 }

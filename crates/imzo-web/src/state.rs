@@ -22,4 +22,8 @@ pub struct AppState<L = Registration> {
     pub payme_sandbox: bool,
     /// Payme merchant id; with it, submission answers carry a Payme checkout link.
     pub payme_merchant_id: Option<String>,
+    /// Click SHOP API settings (`POST /pay/click/*`); without them Click's calls are refused.
+    pub click: Option<imzo_gateways::click::Settings>,
+    /// Paynet settings (`POST /pay/paynet`); without them Paynet's calls are refused.
+    pub paynet: Option<imzo_gateways::paynet::Settings>,
 }

@@ -4,10 +4,10 @@ use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::router::Shared;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use imzo_ra::{ApplicationView, Challenge, Issued};
+use imzo_ra::{ApplicationView, Challenge, Issued, LookupStatus};
 use serde::{Deserialize, Serialize};
 
 /// A fresh captcha, its image inline.
@@ -31,12 +31,32 @@ pub(crate) struct LookupRequest {
     answer: String,
 }
 
-/// `POST /api/v1/lookup`.
+/// Where a request came from: the socket peer (when the server records it) and the
+/// `X-Real-IP` header (believed only from a trusted proxy, by the workflow).
+#[derive(Debug)]
+pub(crate) struct Peer {
+    pub(crate) socket: Option<std::net::IpAddr>,
+    pub(crate) x_real_ip: Option<String>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let socket = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        let x_real_ip = parts.headers.get("x-real-ip").and_then(|v| v.to_str().ok()).map(str::to_string);
+        Ok(Peer { socket, x_real_ip })
+    }
+}
+
+/// `POST /api/v1/lookup`: the status only, rate-limited per client address (429).
 pub(crate) async fn lookup(
     State(ctx): State<Shared>,
+    peer: Peer,
     ApiJson(body): ApiJson<LookupRequest>,
-) -> Result<Json<ApplicationView>, ApiError> {
-    Ok(Json(ctx.registration.lookup(&body.number, &body.captcha_id, &body.answer).await?))
+) -> Result<Json<LookupStatus>, ApiError> {
+    let client = ctx.registration.client_address(peer.socket, peer.x_real_ip.as_deref());
+    Ok(Json(ctx.registration.lookup_status(&body.number, &body.captcha_id, &body.answer, &client).await?))
 }
 
 /// `POST /api/v1/applications/{number}/challenge`: bytes to sign with the request's key.
@@ -66,14 +86,26 @@ pub(crate) fn decode_base64(text: &str, field: &str) -> Result<Vec<u8>, ApiError
     BASE64.decode(compact).map_err(|_| ApiError::invalid(field, ["base64 emas", "не base64", "not base64"]))
 }
 
+/// The key holder's view of an application, with where to pay while payment is due.
+#[derive(Debug, Serialize)]
+pub(crate) struct HolderView {
+    #[serde(flatten)]
+    view: ApplicationView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pay: Option<crate::routes::applications::PayLinks>,
+}
+
 /// `POST /api/v1/applications/{number}/view` `{challenge_id, cms_base64}`.
 pub(crate) async fn view(
     State(ctx): State<Shared>,
     Path(number): Path<String>,
     ApiJson(proof): ApiJson<Proof>,
-) -> Result<Json<ApplicationView>, ApiError> {
+) -> Result<Json<HolderView>, ApiError> {
     let cms = proof.cms()?;
-    Ok(Json(ctx.registration.view_with_proof(&number, &proof.challenge_id, &cms).await?))
+    let view = ctx.registration.view_with_proof(&number, &proof.challenge_id, &cms).await?;
+    let pay = (view.state == "awaiting_payment")
+        .then(|| crate::routes::applications::PayLinks::new(&ctx, &view.number, view.fee_tiyin));
+    Ok(Json(HolderView { view, pay }))
 }
 
 /// `POST /api/v1/applications/{number}/confirm` `{challenge_id, cms_base64}`: issues.

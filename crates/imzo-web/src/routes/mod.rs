@@ -9,4 +9,8 @@ pub(crate) mod lookup;
 pub(crate) mod openapi;
 pub(crate) mod operator;
 pub(crate) mod pay;
+pub(crate) mod relying_party;
+pub(crate) mod renewal;
 pub(crate) mod sandbox;
+pub(crate) mod status;
+pub(crate) mod tsa;

@@ -69,12 +69,12 @@ fn small_png() -> Vec<u8> {
     png.into_inner()
 }
 
-#[tokio::test]
-async fn submit_then_pay_in_the_sandbox_through_the_real_protocol() {
-    let h = harness(true, true).await;
+/// Runs an application through start, phone code and submission over HTTP; returns the
+/// submission answer.
+pub(crate) async fn submit_over_http(h: &super::harness::Harness, phone: &str, key_name: &str) -> Value {
     let start = json!({
         "applicant_type": "individual", "pinfl": "32808810170066", "surname": "Karimov", "given_name": "Aziz",
-        "birth_date": "1981-08-28", "region": "Toshkent shahri", "passport": "AA1234567", "phone": "998901234567",
+        "birth_date": "1981-08-28", "region": "Toshkent shahri", "passport": "AA1234567", "phone": phone,
     });
     let (status, started) = h.json("POST", "/api/v1/applications", &start.to_string()).await;
     assert_eq!(status, StatusCode::CREATED, "{started}");
@@ -87,12 +87,13 @@ async fn submit_then_pay_in_the_sandbox_through_the_real_protocol() {
     assert_eq!(status, StatusCode::OK, "{body}");
 
     let d = h.dir.path();
+    let (key, request) = (format!("{key_name}.key"), format!("{key_name}.csr"));
     openssl(
         d,
-        &["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "holder.key",
-          "-subj", "/CN=KARIMOV AZIZ/C=UZ", "-out", "holder.csr"],
+        &["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", &key,
+          "-subj", "/CN=KARIMOV AZIZ/C=UZ", "-out", &request],
     );
-    let csr = std::fs::read(d.join("holder.csr")).unwrap();
+    let csr = std::fs::read(d.join(&request)).unwrap();
     let body = multipart(&[
         ("csr", Some("holder.csr"), "application/pkcs10", &csr),
         ("passport", Some("passport.pdf"), "application/pdf", &minimal_pdf()),
@@ -102,6 +103,14 @@ async fn submit_then_pay_in_the_sandbox_through_the_real_protocol() {
     let status = response.status();
     let submitted = body_json(response).await;
     assert_eq!(status, StatusCode::CREATED, "{submitted}");
+    submitted
+}
+
+#[tokio::test]
+async fn submit_then_pay_in_the_sandbox_through_the_real_protocol() {
+    let h = harness(true, true).await;
+    let d = h.dir.path();
+    let submitted = submit_over_http(&h, "998901234567", "holder").await;
     let number = submitted["number"].as_str().unwrap().to_owned();
     assert_eq!(submitted["fee_tiyin"], 1_890_000);
     assert_eq!(submitted["fee_sum"], "18 900.00");
@@ -125,13 +134,19 @@ async fn submit_then_pay_in_the_sandbox_through_the_real_protocol() {
     assert_eq!(status, StatusCode::OK, "{outcome}");
     assert_eq!(outcome["paid"], true, "{outcome}");
     let methods: Vec<_> = outcome["steps"].as_array().unwrap().iter().map(|s| s["method"].as_str().unwrap()).collect();
-    assert_eq!(methods, ["CheckPerformTransaction", "CreateTransaction", "PerformTransaction"]);
+    // Payme sends Create and Perform twice; the answers must not change.
+    assert_eq!(
+        methods,
+        ["CheckPerformTransaction", "CreateTransaction", "CreateTransaction", "PerformTransaction", "PerformTransaction"]
+    );
+    assert_eq!(outcome["repeats_consistent"], true, "{outcome}");
+    assert_eq!(outcome["steps"][2]["repeat"], true);
 
     // Payme's own view of that transaction, through the merchant endpoint.
     let check = json!({"id": 1, "method": "CheckTransaction", "params": {"id": outcome["payme_id"]}}).to_string();
     let reply = payme(&h, Some(&basic_auth_header(PAYME_KEY)), &check).await;
     assert_eq!(reply["result"]["state"], 2, "{reply}");
-    assert_eq!(reply["result"]["transaction"], outcome["steps"][2]["reply"]["result"]["transaction"]);
+    assert_eq!(reply["result"]["transaction"], outcome["steps"][3]["reply"]["result"]["transaction"]);
 
     // Paid: the form path refuses a second payment and says why, in both languages.
     let form = format!("application={number}&amount=1890000");

@@ -82,9 +82,14 @@ async fn missing_repeated_and_unknown_parts_are_named() {
         .header("content-type", "application/json")
         .body(Body::from("{}"))
         .unwrap();
+    // JSON sent to the multipart endpoint: 415 naming what is expected.
     let response = h.send(not_multipart).await;
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    error_of(&body_json(response).await);
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let json = body_json(response).await;
+    assert_eq!(error_of(&json).0, "unsupported_media_type");
+    for lang in ["uz", "ru", "en"] {
+        assert!(json["error"]["message"][lang].as_str().unwrap().contains("multipart/form-data"), "{json}");
+    }
 }
 
 #[tokio::test]
