@@ -21,7 +21,7 @@ const MAX_SUBDIR_DEPTH: usize = 2;
 pub enum DsKeysError {
     /// Neither a valid PINFL (14 digits, real birth date, check digit) nor an INN
     /// (9 digits starting with 2–7).
-    #[error("{0:?} is neither a PINFL (14 digits) nor an INN (9 digits)")]
+    #[error("{0:?}: {reason}", reason = why_invalid(.0))]
     InvalidIdentifier(String),
     /// The counter must be 1..=9999.
     #[error("key file counter {0} is outside 1..=9999")]
@@ -81,6 +81,45 @@ pub fn is_valid_pinfl(s: &str) -> bool {
     const W: [u32; 13] = [7, 3, 1, 7, 3, 1, 7, 3, 1, 7, 3, 1, 7];
     let sum: u32 = d.iter().zip(W.iter()).map(|(a, w)| a * w).sum();
     sum % 10 == d[13]
+}
+
+/// Says precisely why `s` is neither a valid PINFL nor an INN, for error messages.
+fn why_invalid(s: &str) -> String {
+    let digits = s.bytes().all(|b| b.is_ascii_digit());
+    if !digits || !(s.len() == 14 || s.len() == 9) {
+        return "neither a PINFL (14 digits) nor an INN (9 digits)".to_owned();
+    }
+    if s.len() == 9 {
+        return "an INN must start with a digit from 2 to 7".to_owned();
+    }
+    let d: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
+    let century = match d[0] {
+        1 | 2 => 1800,
+        3 | 4 => 1900,
+        5 | 6 => 2000,
+        _ => return "the PINFL's first digit (century and sex) must be 1 to 6".to_owned(),
+    };
+    let (day, month, year) = (
+        d[1] * 10 + d[2],
+        d[3] * 10 + d[4],
+        century + d[5] * 10 + d[6],
+    );
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap(year) => 29,
+        2 => 28,
+        _ => 0,
+    };
+    if day == 0 || day > days_in_month {
+        return format!(
+            "the PINFL's digits 2–7 ({:02}{:02}{:02}) are not a real birth date (DDMMYY)",
+            day,
+            month,
+            year % 100
+        );
+    }
+    "the PINFL's check digit is wrong".to_owned()
 }
 
 /// Checks the form of an INN/STIR: 9 digits, the first 2–7 (companies 2/3, individuals
@@ -280,6 +319,70 @@ pub fn list_key_files(roots: &[PathBuf]) -> Vec<KeyFileEntry> {
     out
 }
 
+/// The subfolders of `dir` (sorted), or nothing if it cannot be read.
+fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The places a `DSKEYS` folder is looked for when none are configured: the roots of
+/// mounted drives and the home folder.
+///
+/// Linux: `/media/*/*`, `/run/media/*/*`, `/mnt/*`, `$HOME`; macOS: `/Volumes/*`,
+/// `$HOME`; Windows: every drive letter that exists (`C:\`, `D:\`, …) and
+/// `%USERPROFILE%`. Only folders that exist are returned.
+pub fn usual_roots() -> Vec<PathBuf> {
+    let mut roots = Vec::new();
+    if cfg!(windows) {
+        for letter in b'A'..=b'Z' {
+            let root = PathBuf::from(format!("{}:\\", letter as char));
+            if root.is_dir() {
+                roots.push(root);
+            }
+        }
+        if let Some(home) = std::env::var_os("USERPROFILE") {
+            roots.push(PathBuf::from(home));
+        }
+    } else if cfg!(target_os = "macos") {
+        roots.extend(subdirs(Path::new("/Volumes")));
+    } else {
+        for user_dir in subdirs(Path::new("/media"))
+            .into_iter()
+            .chain(subdirs(Path::new("/run/media")))
+        {
+            roots.extend(subdirs(&user_dir));
+        }
+        roots.extend(subdirs(Path::new("/mnt")));
+    }
+    if !cfg!(windows)
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        roots.push(PathBuf::from(home));
+    }
+    roots.retain(|r| r.is_dir());
+    roots.dedup();
+    roots
+}
+
+/// The disk a configured root stands for: the root itself, or its parent when the
+/// root is a `DSKEYS` folder.
+pub fn disk_of_root(root: &Path) -> PathBuf {
+    if root.file_name().is_some_and(is_dskeys) {
+        root.parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| root.to_path_buf())
+    } else {
+        root.to_path_buf()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +397,20 @@ mod tests {
         assert!(!is_valid_pinfl("3280881017006")); // 13 digits
         assert!(!is_valid_pinfl("3280881017006a"));
         assert!(!is_valid_pinfl("３２８０８８１０１７００６６")); // full-width digits
+    }
+
+    #[test]
+    fn invalid_identifiers_say_what_is_wrong() {
+        let why = |s: &str| identifier_kind(s).unwrap_err().to_string();
+        assert!(
+            why("32808810170067").contains("check digit is wrong"),
+            "{}",
+            why("32808810170067")
+        );
+        assert!(why("33213810170066").contains("not a real birth date"));
+        assert!(why("72808810170066").contains("first digit"));
+        assert!(why("108121587").contains("start with a digit from 2 to 7"));
+        assert!(why("12345").contains("neither a PINFL"));
     }
 
     #[test]
