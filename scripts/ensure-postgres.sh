@@ -19,6 +19,10 @@ if ! command -v openssl >/dev/null; then
     echo "ensure-postgres: installing openssl" >&2
     apt_install openssl
 fi
+if ! openssl engine gost -t >/dev/null 2>&1; then
+    echo "ensure-postgres: installing libengine-gost-openssl (GOST interop tests)" >&2
+    apt_install libengine-gost-openssl
+fi
 
 answers() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
 

@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/imzo-target}
 
 scripts/ensure-postgres.sh
+scripts/ensure-browser.sh
+# Under CI a missing browser is a failure, not a skip.
+if [ -n "${CI:-}" ]; then export IMZO_REQUIRE_BROWSER=1; fi
 
 cargo clippy --workspace --all-targets -- -D warnings
 if cargo nextest --version >/dev/null 2>&1; then

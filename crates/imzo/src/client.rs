@@ -50,14 +50,14 @@ impl Client {
     /// `GET path`, JSON answer.
     pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         let url = self.url(path)?;
-        let response = self.http.get(url.clone()).send().await.with_context(|| format!("cannot reach {url}"))?;
+        let response = self.http.get(url.clone()).send().await.map_err(|e| unreachable(&url, &e))?;
         decode(response).await
     }
 
     /// `POST path` with a JSON body, JSON answer.
     pub(crate) async fn post_json<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
         let url = self.url(path)?;
-        let response = self.http.post(url.clone()).json(body).send().await.with_context(|| format!("cannot reach {url}"))?;
+        let response = self.http.post(url.clone()).json(body).send().await.map_err(|e| unreachable(&url, &e))?;
         decode(response).await
     }
 
@@ -71,16 +71,25 @@ impl Client {
             .body(body)
             .send()
             .await
-            .with_context(|| format!("cannot reach {url}"))?;
+            .map_err(|e| unreachable(&url, &e))?;
         decode(response).await
     }
 
     /// `POST path` with a multipart form, JSON answer.
     pub(crate) async fn post_multipart<T: DeserializeOwned>(&self, path: &str, form: reqwest::multipart::Form) -> Result<T> {
         let url = self.url(path)?;
-        let response = self.http.post(url.clone()).multipart(form).send().await.with_context(|| format!("cannot reach {url}"))?;
+        let response = self.http.post(url.clone()).multipart(form).send().await.map_err(|e| unreachable(&url, &e))?;
         decode(response).await
     }
+}
+
+/// "cannot reach URL: <the innermost cause>", rather than every layer repeating the URL.
+fn unreachable(url: &url::Url, error: &reqwest::Error) -> anyhow::Error {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    anyhow!("cannot reach {url}: {cause}")
 }
 
 async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {

@@ -22,11 +22,53 @@
 //!                                      # default: random, kept in DATA/secrets/payme-key
 //! merchant_id = "…"                    # IMZO_PAYME_MERCHANT_ID
 //!
+//! [click]
+//! service_id = "…"                     # IMZO_CLICK_SERVICE_ID (default: 1, the sandbox's)
+//! merchant_id = "…"                    # IMZO_CLICK_MERCHANT_ID (pay links)
+//! secret = "…"                         # IMZO_CLICK_SECRET / IMZO_CLICK_SECRET_FILE
+//!                                      # default: random, kept in DATA/secrets/click-secret
+//!
+//! [paynet]
+//! user = "…"                           # IMZO_PAYNET_USER (default: paynet)
+//! password = "…"                       # IMZO_PAYNET_PASSWORD / IMZO_PAYNET_PASSWORD_FILE
+//!                                      # default: random, kept in DATA/secrets/paynet-password
+//! merchant_id = "…"                    # IMZO_PAYNET_MERCHANT_ID (pay links)
+//!
 //! [sms]
-//! gateway = "outbox"                   # IMZO_SMS_GATEWAY (only the local outbox so far)
+//! gateway = "outbox"                   # IMZO_SMS_GATEWAY: outbox, eskiz or playmobile
+//! eskiz_url = "https://notify.eskiz.uz/api"  # IMZO_SMS_ESKIZ_URL
+//! eskiz_email = "…"                    # IMZO_SMS_ESKIZ_EMAIL
+//! eskiz_password = "…"                 # IMZO_SMS_ESKIZ_PASSWORD / IMZO_SMS_ESKIZ_PASSWORD_FILE
+//! eskiz_from = "4546"                  # IMZO_SMS_ESKIZ_FROM (sender name)
+//! eskiz_callback_url = "…"             # IMZO_SMS_ESKIZ_CALLBACK_URL (delivery reports; optional)
+//! playmobile_url = "https://send.smsxabar.uz"  # IMZO_SMS_PLAYMOBILE_URL
+//! playmobile_login = "…"               # IMZO_SMS_PLAYMOBILE_LOGIN
+//! playmobile_password = "…"            # IMZO_SMS_PLAYMOBILE_PASSWORD / …_FILE
+//! playmobile_originator = "3700"       # IMZO_SMS_PLAYMOBILE_ORIGINATOR
+//!
+//! [lookup]
+//! per_minute = 10                      # IMZO_LOOKUP_PER_MINUTE: lookups by number per client address
+//! # (and under [server]: trusted_proxies = "127.0.0.1,10.0.0.2" — IMZO_SERVER_TRUSTED_PROXIES:
+//! #  only requests from these peers may name the client in X-Real-IP)
+//!
+//! [application]
+//! starts_per_address_per_hour = 10     # IMZO_APPLICATION_STARTS_PER_ADDRESS_PER_HOUR (429 beyond)
+//! starts_per_pinfl_per_day = 5         # IMZO_APPLICATION_STARTS_PER_PINFL_PER_DAY (429 beyond)
 //!
 //! [ca]
 //! policy_oid = "1.2.860.3.2.1"         # IMZO_CA_POLICY_OID (certificatePolicies of holders)
+//! algorithm = "ecdsa-p256"             # IMZO_CA_ALGORITHM: CA keys made on first start
+//!                                      # (ecdsa-p256 or ozdst1092-a, O'z DSt 1092 national)
+//!
+//! [status]
+//! crl_delay_seconds = 2                # IMZO_STATUS_CRL_DELAY_SECONDS: a revocation is on the CRL within this
+//! crl_validity_hours = 24              # IMZO_STATUS_CRL_VALIDITY_HOURS: nextUpdate − thisUpdate
+//! ocsp_validity_minutes = 240          # IMZO_STATUS_OCSP_VALIDITY_MINUTES: of pre-signed OCSP answers
+//! ocsp_ignore_nonce = "false"          # IMZO_STATUS_OCSP_IGNORE_NONCE: answer nonce requests from the cache
+//!
+//! [tsa]
+//! policy_oid = "1.2.860.3.2.3.1"       # IMZO_TSA_POLICY_OID: TSA policy of every time-stamp token
+//! accuracy_ms = 1000                   # IMZO_TSA_ACCURACY_MS: accuracy stated in tokens
 //! ```
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -44,8 +86,34 @@ pub(crate) const KEYS: &[(&str, &str)] = &[
     ("fees", "bcv"),
     ("payme", "key"),
     ("payme", "merchant_id"),
+    ("click", "service_id"),
+    ("click", "merchant_id"),
+    ("click", "secret"),
+    ("paynet", "user"),
+    ("paynet", "password"),
+    ("paynet", "merchant_id"),
     ("sms", "gateway"),
+    ("sms", "eskiz_url"),
+    ("sms", "eskiz_email"),
+    ("sms", "eskiz_password"),
+    ("sms", "eskiz_from"),
+    ("sms", "eskiz_callback_url"),
+    ("sms", "playmobile_url"),
+    ("sms", "playmobile_login"),
+    ("sms", "playmobile_password"),
+    ("sms", "playmobile_originator"),
+    ("lookup", "per_minute"),
+    ("application", "starts_per_address_per_hour"),
+    ("application", "starts_per_pinfl_per_day"),
+    ("server", "trusted_proxies"),
     ("ca", "policy_oid"),
+    ("ca", "algorithm"),
+    ("status", "crl_delay_seconds"),
+    ("status", "crl_validity_hours"),
+    ("status", "ocsp_validity_minutes"),
+    ("status", "ocsp_ignore_nonce"),
+    ("tsa", "policy_oid"),
+    ("tsa", "accuracy_ms"),
 ];
 
 /// The BCV table used when neither the file nor the environment gives one (sum).
@@ -66,10 +134,32 @@ pub(crate) struct Settings {
     pub(crate) payme_key: Zeroizing<String>,
     /// Payme merchant id, if any.
     pub(crate) payme_merchant_id: Option<String>,
-    /// SMS gateway: `outbox`.
+    /// Click service, merchant id and secret (configured, or generated for the sandbox).
+    pub(crate) click: imzo_gateways::click::Settings,
+    /// Paynet user, password and merchant id (configured, or generated for the sandbox).
+    pub(crate) paynet: imzo_gateways::paynet::Settings,
+    /// SMS gateway: `outbox`, `eskiz` or `playmobile`.
     pub(crate) sms_gateway: String,
+    /// The SMS gateway's settings.
+    pub(crate) sms: imzo_gateways::sms::GatewayConfig,
+    /// Lookups by number allowed per client address per minute.
+    pub(crate) lookups_per_minute: i64,
+    /// Applications that may be started per client address per hour.
+    pub(crate) starts_per_address_per_hour: i64,
+    /// Applications that may be started per PINFL per day.
+    pub(crate) starts_per_pinfl_per_day: i64,
+    /// Reverse proxies whose `X-Real-IP` names the client.
+    pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
     /// certificatePolicies OID of holder certificates, if any.
     pub(crate) policy_oid: Option<String>,
+    /// Key algorithm of the CAs made on first start.
+    pub(crate) ca_algorithm: imzo_keys::KeyAlgorithm,
+    /// How CRLs are published.
+    pub(crate) crl_policy: imzo_ca::crl::CrlPolicy,
+    /// How OCSP answers are made.
+    pub(crate) ocsp_policy: imzo_ca::ocsp::OcspPolicy,
+    /// How the time-stamping authority makes tokens.
+    pub(crate) tsa: imzo_ca::tsa::TsaSettings,
 }
 
 /// What the command line says, which wins over file and environment.
@@ -169,6 +259,41 @@ impl RawSettings {
         self.values.get(&(section.to_string(), key.to_string())).map(|v| v.as_str()).filter(|v| !v.is_empty())
     }
 
+    /// The settings of SMS gateway `name`; each required key is named when missing.
+    fn sms_gateway_config(&self, name: &str) -> Result<imzo_gateways::sms::GatewayConfig> {
+        use imzo_gateways::sms::{EskizConfig, GatewayConfig, PlayMobileConfig};
+        let need = |key: &str| {
+            self.get("sms", key)
+                .map(str::to_string)
+                .ok_or_else(|| anyhow!("sms.gateway = {name:?} needs sms.{key} (IMZO_SMS_{})", key.to_uppercase()))
+        };
+        let url = |key: &str, default: &str| -> Result<String> {
+            let u = self.get("sms", key).unwrap_or(default);
+            let parsed = url::Url::parse(u).map_err(|e| anyhow!("sms.{key}: {u:?} is not a URL ({e})"))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                bail!("sms.{key}: {u:?} must be an http or https URL");
+            }
+            Ok(u.trim_end_matches('/').to_string())
+        };
+        Ok(match name {
+            "outbox" => GatewayConfig::Outbox,
+            "eskiz" => GatewayConfig::Eskiz(EskizConfig {
+                base_url: url("eskiz_url", "https://notify.eskiz.uz/api")?,
+                email: need("eskiz_email")?,
+                password: Zeroizing::new(need("eskiz_password")?),
+                from: self.get("sms", "eskiz_from").unwrap_or("4546").to_string(),
+                callback_url: self.get("sms", "eskiz_callback_url").map(str::to_string),
+            }),
+            "playmobile" => GatewayConfig::PlayMobile(PlayMobileConfig {
+                base_url: url("playmobile_url", "https://send.smsxabar.uz")?,
+                login: need("playmobile_login")?,
+                password: Zeroizing::new(need("playmobile_password")?),
+                originator: self.get("sms", "playmobile_originator").unwrap_or("3700").to_string(),
+            }),
+            other => bail!("sms.gateway: {other:?} is not one of outbox, eskiz, playmobile"),
+        })
+    }
+
     /// Checks every value and fills the defaults.
     pub(crate) fn finish(self, data_dir: &Path) -> Result<Settings> {
         let listen_text = self.get("server", "listen").unwrap_or("127.0.0.1:8080");
@@ -204,9 +329,36 @@ impl RawSettings {
             None => generated_secret(&data_dir.join("secrets").join("payme-key"))?,
         };
         let sms_gateway = self.get("sms", "gateway").unwrap_or("outbox").to_string();
-        if sms_gateway != "outbox" {
-            bail!("sms.gateway: {sms_gateway:?} is not available; the only gateway so far is \"outbox\"");
-        }
+        let sms = self.sms_gateway_config(&sms_gateway)?;
+        let lookups_per_minute = match self.get("lookup", "per_minute") {
+            Some(n) => n
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=10_000).contains(n))
+                .ok_or_else(|| anyhow!("lookup.per_minute: {n:?} is not a number from 1 to 10000"))?,
+            None => 10,
+        };
+        let limit = |key: &str, default: i64| -> anyhow::Result<i64> {
+            match self.get("application", key) {
+                Some(n) => n
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (1..=100_000).contains(n))
+                    .ok_or_else(|| anyhow!("application.{key}: {n:?} is not a number from 1 to 100000")),
+                None => Ok(default),
+            }
+        };
+        let starts_per_address_per_hour = limit("starts_per_address_per_hour", 10)?;
+        let starts_per_pinfl_per_day = limit("starts_per_pinfl_per_day", 5)?;
+        let trusted_proxies = match self.get("server", "trusted_proxies") {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| a.parse().map_err(|e| anyhow!("server.trusted_proxies: {a:?} is not an IP address ({e})")))
+                .collect::<Result<Vec<std::net::IpAddr>>>()?,
+            None => Vec::new(),
+        };
         let policy_oid = match self.get("ca", "policy_oid") {
             Some(oid) => {
                 let arcs: Vec<&str> = oid.split('.').collect();
@@ -217,7 +369,58 @@ impl RawSettings {
             }
             None => None,
         };
+        let ca_algorithm = match self.get("ca", "algorithm") {
+            Some(text) => text.parse::<imzo_keys::KeyAlgorithm>().map_err(|_| {
+                anyhow!("ca.algorithm: {text:?} is not a key algorithm (ecdsa-p256 or ozdst1092-a)")
+            })?,
+            None => imzo_keys::KeyAlgorithm::default(),
+        };
+        let crl_policy = {
+            let delay = self.positive("status", "crl_delay_seconds", 2)?;
+            let validity = self.positive("status", "crl_validity_hours", 24)?.saturating_mul(3600);
+            imzo_ca::crl::CrlPolicy {
+                validity: std::time::Duration::from_secs(validity),
+                delay: std::time::Duration::from_secs(delay),
+                refresh_before: std::time::Duration::from_secs(validity / 2),
+            }
+        };
+        let ocsp_policy = {
+            let validity = self.positive("status", "ocsp_validity_minutes", 240)?.saturating_mul(60);
+            let ignore_nonce = match self.get("status", "ocsp_ignore_nonce") {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(other) => bail!("status.ocsp_ignore_nonce: {other:?} must be true or false"),
+            };
+            imzo_ca::ocsp::OcspPolicy {
+                validity: std::time::Duration::from_secs(validity),
+                refresh_before: std::time::Duration::from_secs(validity / 4),
+                ignore_nonce,
+                ..imzo_ca::ocsp::OcspPolicy::default()
+            }
+        };
+        let tsa = imzo_ca::tsa::TsaSettings {
+            policy_oid: match self.get("tsa", "policy_oid") {
+                Some(oid) => {
+                    if der_oid_is_valid(oid) {
+                        oid.to_string()
+                    } else {
+                        bail!("tsa.policy_oid: {oid:?} is not a dotted OID like 1.2.860.3.2.3.1");
+                    }
+                }
+                None => imzo_ca::tsa::DEFAULT_POLICY_OID.to_string(),
+            },
+            accuracy_millis: u32::try_from(self.positive("tsa", "accuracy_ms", 1000)?)
+                .ok()
+                .filter(|ms| *ms <= 60_000)
+                .ok_or_else(|| anyhow!("tsa.accuracy_ms: at most 60000 (one minute)"))?,
+        };
+        let (click, paynet) = payment_providers(&self, data_dir)?;
         Ok(Settings {
+            tsa,
+            click,
+            paynet,
+            crl_policy,
+            ocsp_policy,
             listen,
             public_url,
             database_url,
@@ -225,9 +428,64 @@ impl RawSettings {
             payme_key,
             payme_merchant_id: self.get("payme", "merchant_id").map(str::to_string),
             sms_gateway,
+            sms,
+            lookups_per_minute,
+            starts_per_address_per_hour,
+            starts_per_pinfl_per_day,
+            trusted_proxies,
             policy_oid,
+            ca_algorithm,
         })
     }
+}
+
+/// A dotted OID of at least two arcs, first 0–2, each arc decimal digits.
+fn der_oid_is_valid(oid: &str) -> bool {
+    let arcs: Vec<&str> = oid.split('.').collect();
+    arcs.len() >= 2
+        && arcs.iter().all(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()))
+        && matches!(arcs[0], "0" | "1" | "2")
+}
+
+impl RawSettings {
+    /// A positive whole number setting, or `default` when unset.
+    fn positive(&self, section: &str, key: &str, default: u64) -> Result<u64> {
+        match self.get(section, key) {
+            None => Ok(default),
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => bail!("{section}.{key}: {text:?} is not a positive whole number"),
+            },
+        }
+    }
+}
+
+/// Click's and Paynet's settings; secrets not configured are generated for the sandbox.
+fn payment_providers(
+    raw: &RawSettings,
+    data_dir: &Path,
+) -> Result<(imzo_gateways::click::Settings, imzo_gateways::paynet::Settings)> {
+    let service_id = raw.get("click", "service_id").unwrap_or("1").trim().to_string();
+    if service_id.is_empty() || !service_id.bytes().all(|b| b.is_ascii_digit()) {
+        bail!("click.service_id: {service_id:?} is not Click's numeric service id");
+    }
+    let click = imzo_gateways::click::Settings {
+        service_id,
+        merchant_id: raw.get("click", "merchant_id").map(str::to_string),
+        secret: match raw.get("click", "secret") {
+            Some(k) => Zeroizing::new(k.to_string()),
+            None => generated_secret(&data_dir.join("secrets").join("click-secret"))?,
+        },
+    };
+    let paynet = imzo_gateways::paynet::Settings {
+        user: raw.get("paynet", "user").unwrap_or("paynet").to_string(),
+        password: match raw.get("paynet", "password") {
+            Some(k) => Zeroizing::new(k.to_string()),
+            None => generated_secret(&data_dir.join("secrets").join("paynet-password"))?,
+        },
+        merchant_id: raw.get("paynet", "merchant_id").map(str::to_string),
+    };
+    Ok((click, paynet))
 }
 
 fn known_keys() -> String {
@@ -393,6 +651,34 @@ mod tests {
     }
 
     #[test]
+    fn payment_provider_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = RawSettings::parse(None, &env_of(&[])).unwrap().finish(dir.path()).unwrap();
+        assert_eq!(s.click.service_id, "1");
+        assert_eq!(s.click.secret.len(), 48);
+        assert_eq!(s.paynet.user, "paynet");
+        assert!(dir.path().join("secrets/click-secret").exists() && dir.path().join("secrets/paynet-password").exists());
+        let env = env_of(&[
+            ("IMZO_CLICK_SERVICE_ID", "30125"),
+            ("IMZO_CLICK_MERCHANT_ID", "21870"),
+            ("IMZO_CLICK_SECRET", "click-secret"),
+            ("IMZO_PAYNET_USER", "pn"),
+            ("IMZO_PAYNET_PASSWORD", "pn-pass"),
+            ("IMZO_PAYNET_MERCHANT_ID", "4521"),
+        ]);
+        let s = RawSettings::parse(None, &env).unwrap().finish(dir.path()).unwrap();
+        assert_eq!((s.click.service_id.as_str(), s.click.merchant_id.as_deref()), ("30125", Some("21870")));
+        assert_eq!(s.click.secret.as_str(), "click-secret");
+        assert_eq!((s.paynet.user.as_str(), s.paynet.password.as_str()), ("pn", "pn-pass"));
+        assert_eq!(s.paynet.merchant_id.as_deref(), Some("4521"));
+        let err = RawSettings::parse(None, &env_of(&[("IMZO_CLICK_SERVICE_ID", "abc")]))
+            .unwrap()
+            .finish(dir.path())
+            .unwrap_err();
+        assert!(err.to_string().contains("click.service_id"), "{err}");
+    }
+
+    #[test]
     fn bad_values_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let cases: &[(&str, &str, &str)] = &[
@@ -409,5 +695,56 @@ mod tests {
         }
         let err = RawSettings::parse(Some("[server]\nport = 1\n"), &env_of(&[])).unwrap_err();
         assert!(err.to_string().contains("server.port"), "{err}");
+    }
+
+    #[test]
+    fn ca_algorithm_from_file_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = RawSettings::parse(None, &env_of(&[])).unwrap().finish(dir.path()).unwrap();
+        assert_eq!(s.ca_algorithm, imzo_keys::KeyAlgorithm::EcdsaP256);
+        let file = "[ca]\nalgorithm = \"ozdst1092-a\"\n";
+        let s = RawSettings::parse(Some(file), &env_of(&[])).unwrap().finish(dir.path()).unwrap();
+        assert_eq!(s.ca_algorithm, imzo_keys::KeyAlgorithm::OzDst1092A);
+        let env = env_of(&[("IMZO_CA_ALGORITHM", "ecdsa-p256")]);
+        let s = RawSettings::parse(Some(file), &env).unwrap().finish(dir.path()).unwrap();
+        assert_eq!(s.ca_algorithm, imzo_keys::KeyAlgorithm::EcdsaP256);
+        let env = env_of(&[("IMZO_CA_ALGORITHM", "gost2012")]);
+        let err = RawSettings::parse(None, &env).unwrap().finish(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("ca.algorithm") && err.to_string().contains("gost2012"), "{err}");
+    }
+
+    #[test]
+    fn sms_gateways_lookup_limit_and_proxies() {
+        use imzo_gateways::sms::GatewayConfig;
+        let dir = tempfile::tempdir().unwrap();
+        let env = env_of(&[
+            ("IMZO_SMS_GATEWAY", "eskiz"),
+            ("IMZO_SMS_ESKIZ_URL", "http://127.0.0.1:9000/api/"),
+            ("IMZO_SMS_ESKIZ_EMAIL", "rc1@example.uz"),
+            ("IMZO_SMS_ESKIZ_PASSWORD", "s3cret"),
+            ("IMZO_LOOKUP_PER_MINUTE", "5"),
+            ("IMZO_SERVER_TRUSTED_PROXIES", "127.0.0.1, ::1"),
+        ]);
+        let settings = RawSettings::parse(None, &env).unwrap().finish(dir.path()).unwrap();
+        let GatewayConfig::Eskiz(eskiz) = &settings.sms else { panic!("{:?}", settings.sms) };
+        assert_eq!((eskiz.base_url.as_str(), eskiz.email.as_str(), eskiz.password.as_str()), ("http://127.0.0.1:9000/api", "rc1@example.uz", "s3cret"));
+        assert_eq!(eskiz.from, "4546");
+        assert_eq!(settings.lookups_per_minute, 5);
+        assert_eq!(settings.trusted_proxies.len(), 2);
+        assert!(!format!("{settings:?}").contains("s3cret"), "secrets stay out of Debug");
+
+        let file = "[sms]\ngateway = \"playmobile\"\nplaymobile_login = \"imzo\"\nplaymobile_password = \"pm\"\n";
+        let settings = RawSettings::parse(Some(file), &env_of(&[])).unwrap().finish(dir.path()).unwrap();
+        assert!(matches!(&settings.sms, GatewayConfig::PlayMobile(p) if p.login == "imzo" && p.originator == "3700"));
+        for (name, value, key) in [
+            ("IMZO_SMS_GATEWAY", "beeline", "sms.gateway"),
+            ("IMZO_LOOKUP_PER_MINUTE", "0", "lookup.per_minute"),
+            ("IMZO_SERVER_TRUSTED_PROXIES", "proxy.local", "server.trusted_proxies"),
+        ] {
+            let err = RawSettings::parse(None, &env_of(&[(name, value)])).unwrap().finish(dir.path()).unwrap_err();
+            assert!(err.to_string().contains(key), "{name}={value}: {err}");
+        }
+        let err = RawSettings::parse(None, &env_of(&[("IMZO_SMS_GATEWAY", "playmobile")])).unwrap().finish(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("sms.playmobile_login"), "{err}");
     }
 }

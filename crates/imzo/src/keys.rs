@@ -33,15 +33,47 @@ pub(crate) fn password(file: Option<&Path>, prompt: &str, confirm: bool) -> Resu
     Ok(first)
 }
 
-/// Opens `pfx` with the password from `password_file` (or the terminal).
-pub(crate) fn open(pfx: &Path, password_file: Option<&Path>) -> Result<(PfxKey, Zeroizing<String>)> {
-    let password = password(password_file, &format!("Password of {}: ", pfx.display()), false)?;
-    let key = pfxfile::open(pfx, &password).map_err(|e| match e {
+/// Shortest password accepted for a new key file.
+pub(crate) const MIN_NEW_PASSWORD_CHARS: usize = 8;
+
+/// The password for a NEW key file, from `file` or asked twice on the terminal: at least
+/// [`MIN_NEW_PASSWORD_CHARS`] characters, since the file may be copied anywhere and
+/// guessed offline.
+pub(crate) fn new_password(file: Option<&Path>) -> Result<Zeroizing<String>> {
+    let prompt = format!("Password for the new key file (at least {MIN_NEW_PASSWORD_CHARS} characters): ");
+    let password = password(file, &prompt, true)?;
+    let chars = password.chars().count();
+    if chars < MIN_NEW_PASSWORD_CHARS {
+        let from = file.map(|f| format!(" (from {})", f.display())).unwrap_or_default();
+        bail!(
+            "the password for the new key file{from} is too short ({chars}): it needs at least {MIN_NEW_PASSWORD_CHARS} characters"
+        );
+    }
+    Ok(password)
+}
+
+/// Checks that `pfx` can be read, so a missing file is reported before a password is asked.
+pub(crate) fn check_readable(pfx: &Path) -> Result<()> {
+    std::fs::File::open(pfx).map(drop).map_err(|e| anyhow!("cannot read {}: {e}", pfx.display()))
+}
+
+/// Turns a failure to open a key file into one message (the I/O error once, not once per
+/// layer) or a [`WrongPassword`].
+pub(crate) fn open_error(pfx: &Path, error: imzo_keys::KeyError) -> anyhow::Error {
+    match error {
         imzo_keys::KeyError::WrongPassword(_) | imzo_keys::KeyError::Pki(imzo_pki::PkiError::WrongPassword) => {
             anyhow!(WrongPassword(pfx.display().to_string()))
         }
-        other => anyhow!(other).context(format!("cannot open {}", pfx.display())),
-    })?;
+        imzo_keys::KeyError::Io { source, .. } => anyhow!("cannot read {}: {source}", pfx.display()),
+        other => anyhow!("cannot open {}: {other}", pfx.display()),
+    }
+}
+
+/// Opens `pfx` with the password from `password_file` (or the terminal).
+pub(crate) fn open(pfx: &Path, password_file: Option<&Path>) -> Result<(PfxKey, Zeroizing<String>)> {
+    check_readable(pfx)?;
+    let password = password(password_file, &format!("Password of {}: ", pfx.display()), false)?;
+    let key = pfxfile::open(pfx, &password).map_err(|e| open_error(pfx, e))?;
     Ok((key, password))
 }
 

@@ -27,11 +27,21 @@ enum Command {
     Up(cmd::up::Args),
     /// Apply for a certificate, follow the application and install the result.
     Enroll(Box<cmd::enroll::Args>),
+    /// The local signing module web pages talk to (ws://127.0.0.1:64646/service/cryptapi).
+    Agent(Box<cmd::agent::Args>),
     /// Operator decisions, signed with the operator's own key.
     #[command(subcommand)]
     Operator(cmd::operator::Command),
+    /// Benchmark helpers (seeding certificates, CRL size and speed).
+    #[command(subcommand)]
+    Bench(cmd::bench::Command),
+    /// Revoke (or suspend) your own certificate, signing the request with its key.
+    Revoke(cmd::revoke::Args),
     /// Print the SMS outbox of an embedded deployment.
     Outbox(cmd::outbox::Args),
+    /// Payment statements, reconciled against the applications.
+    #[command(subcommand)]
+    Payments(cmd::payments::Command),
     /// Sign a file (CMS / CAdES).
     Sign(cmd::sign::Args),
     /// Verify a CMS signature.
@@ -44,6 +54,9 @@ enum Command {
     X509(cmd::x509::Command),
     /// Trust anchors of the local deployment.
     Trust(cmd::trust::Args),
+    /// Audit log checks.
+    #[command(subcommand)]
+    Audit(cmd::audit::Command),
 }
 
 fn main() -> ExitCode {
@@ -58,13 +71,18 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Up(args) => cmd::up::run(args),
         Command::Enroll(args) => cmd::enroll::run(*args),
+        Command::Agent(args) => cmd::agent::run(*args),
         Command::Operator(command) => cmd::operator::run(command),
+        Command::Revoke(args) => cmd::revoke::run(args),
+        Command::Bench(command) => cmd::bench::run(command),
         Command::Outbox(args) => cmd::outbox::run(args),
+        Command::Payments(command) => cmd::payments::run(command),
         Command::Sign(args) => cmd::sign::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Pfx(command) => cmd::pfx::run(command),
         Command::X509(command) => cmd::x509::run(command),
         Command::Trust(args) => cmd::trust::run(args),
+        Command::Audit(command) => cmd::audit::run(command),
     };
     match result {
         Ok(code) => code,

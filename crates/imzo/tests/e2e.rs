@@ -186,6 +186,40 @@ fn walk(database: Option<&str>) {
     ]);
     assert!(good, "{t}");
 
+    // Renewal: signed with the current key, no documents and no review; approved by the
+    // background job once paid, then confirmed with the new key like any application.
+    let renewed = ok(imzo()
+        .args(["enroll", "renew", "--server", &server.base])
+        .arg("--pfx")
+        .arg(&pfx)
+        .arg("--password-file")
+        .arg(&password_file));
+    let renewal = field(&renewed, "Application number:");
+    let new_pfx = PathBuf::from(field(&renewed, "Key file:"));
+    assert_ne!(new_pfx, pfx, "the renewal must make a new key file");
+    pay(&server, &renewal, "5e730e8e0b852a417aa49ced");
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let status = ok(imzo()
+            .args(["enroll", "status", &renewal, "--server", &server.base])
+            .arg("--pfx")
+            .arg(&new_pfx)
+            .arg("--password-file")
+            .arg(&password_file));
+        if status.contains("approved") {
+            break;
+        }
+        assert!(std::time::Instant::now() < give_up, "renewal not approved after payment: {status}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let confirmed = ok(imzo()
+        .args(["enroll", "confirm", &renewal, "--server", &server.base])
+        .arg("--pfx")
+        .arg(&new_pfx)
+        .arg("--password-file")
+        .arg(&password_file));
+    assert!(confirmed.contains("Serial:") && confirmed.contains("32808810170066"), "{confirmed}");
+
     // One changed byte: both verifiers reject, `imzo verify` with exit status 1.
     flip_byte_of(&attached, b"Shartnoma");
     let out = run(imzo().arg("verify").arg(&attached).arg("--trust").arg(&root));
@@ -223,6 +257,16 @@ fn walk(database: Option<&str>) {
         .arg("--password-file")
         .arg(rejected_work.join("holder.password")));
     assert_eq!(out.status.code(), Some(1), "confirming a rejected application: {}", text(&out.stderr));
+
+    // A key file still holding its enrolment placeholder cannot renew anything.
+    let out = run(imzo()
+        .args(["enroll", "renew", "--server", &server.base])
+        .arg("--pfx")
+        .arg(&second_pfx)
+        .arg("--password-file")
+        .arg(rejected_work.join("holder.password")));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("placeholder"), "{}", text(&out.stderr));
 
     // A second operator decision on a decided application is refused.
     let out = operator(&server, &["approve", &second]);

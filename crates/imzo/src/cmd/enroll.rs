@@ -1,22 +1,22 @@
 //! `imzo enroll`: apply for a certificate, follow the application, install the result.
 
 use crate::api::{Challenge, Issued, Started, Submitted, View};
-use crate::client::{Client, DEFAULT_SERVER};
+use crate::client::{Client, DEFAULT_SERVER, Refused};
+use super::enroll_input;
 use crate::{keys, tashkent};
 use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use imzo_keys::{RawSigner, SoftwareKey, pfxfile};
+use imzo_keys::{SoftwareKey, pfxfile};
 use imzo_pki::{
-    cert::{self, IssueParams, Profile, PublicationUrls},
+    cert,
     cms, csr,
     name::Subject,
 };
 use imzo_ra::{ApplicantType, StartRequest};
-use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 /// Arguments of `imzo enroll`: a new application, or `status` / `confirm` of one.
 #[derive(Debug, clap::Args)]
@@ -35,6 +35,26 @@ enum Action {
     Status(Follow),
     /// Confirm an approved application: the certificate is issued and installed into the .pfx.
     Confirm(Follow),
+    /// Apply for a new certificate signed with the current, still valid one: a new key,
+    /// no documents and no review; once paid it is approved automatically, then `confirm`.
+    Renew(Renew),
+}
+
+/// A renewal: the current key file and where the new one goes.
+#[derive(Debug, clap::Args)]
+struct Renew {
+    /// The current .pfx, whose certificate must still be valid.
+    #[arg(long)]
+    pfx: PathBuf,
+    /// File holding its password (asked on the terminal if absent); the new key file gets the same password.
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+    /// Where the DSKEYS folder for the new key is (default: the folder holding the current one).
+    #[arg(long)]
+    keys: Option<PathBuf>,
+    /// The deployment.
+    #[arg(long, env = "IMZO_SERVER", default_value = DEFAULT_SERVER)]
+    server: String,
 }
 
 /// An application and the key file it was made with.
@@ -122,6 +142,30 @@ struct Apply {
     /// The SMS code, if already known (otherwise asked on the terminal).
     #[arg(long)]
     code: Option<String>,
+    /// Key algorithm of the new key: ecdsa-p256, or ozdst1092-a (O'z DSt 1092:2009,
+    /// the national algorithm, parameter set .1).
+    #[arg(long, value_enum, default_value_t = Algorithm::EcdsaP256)]
+    algorithm: Algorithm,
+}
+
+/// Key algorithm on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Algorithm {
+    /// ECDSA P-256 with SHA-256.
+    #[value(name = "ecdsa-p256")]
+    EcdsaP256,
+    /// O'z DSt 1092:2009-II with the 1106:2009-II hash, parameter set .1 (CryptoPro-A).
+    #[value(name = "ozdst1092-a")]
+    Ozdst1092A,
+}
+
+impl From<Algorithm> for imzo_keys::KeyAlgorithm {
+    fn from(a: Algorithm) -> Self {
+        match a {
+            Algorithm::EcdsaP256 => imzo_keys::KeyAlgorithm::EcdsaP256,
+            Algorithm::Ozdst1092A => imzo_keys::KeyAlgorithm::OzDst1092A,
+        }
+    }
 }
 
 /// Runs `imzo enroll`.
@@ -130,18 +174,13 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     match args.action {
         Some(Action::Status(follow)) => runtime.block_on(status(follow)),
         Some(Action::Confirm(follow)) => runtime.block_on(confirm(follow)),
+        Some(Action::Renew(renew)) => runtime.block_on(renew_certificate(renew)),
         None => runtime.block_on(apply(args.apply)),
     }
 }
 
 fn required<T: Clone>(value: &Option<T>, flag: &str) -> Result<T> {
     value.clone().ok_or_else(|| anyhow!("{flag} is required"))
-}
-
-fn read_document(path: &Path) -> Result<(String, Vec<u8>)> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "document".to_string());
-    Ok((name, bytes))
 }
 
 async fn apply(a: Apply) -> Result<ExitCode> {
@@ -164,39 +203,34 @@ async fn apply(a: Apply) -> Result<ExitCode> {
         company_name: a.company_name.clone(),
         title: a.title.clone(),
     };
+    // Everything local is checked before the server is asked, so a typo or a wrong file
+    // costs no SMS and leaves no key file behind.
+    enroll_input::check_request(&request)?;
     let key_id = match kind {
-        Kind::Individual => request.pinfl.clone(),
-        Kind::LegalEntity => required(&a.company_inn, "--company-inn")?,
+        Kind::Individual => request.pinfl.trim().to_string(),
+        Kind::LegalEntity => required(&a.company_inn, "--company-inn")?.trim().to_string(),
     };
-    // The key file is named after it: refuse before anything is sent.
     imzo_agent::dskeys::identifier_kind(&key_id)?;
-    // Everything local is read before the server is asked, so a typo costs no SMS.
-    let passport = read_document(&required(&a.passport_scan, "--passport-scan")?)?;
-    let selfie = read_document(&required(&a.selfie, "--selfie")?)?;
+    let passport = enroll_input::read_document("--passport-scan", &required(&a.passport_scan, "--passport-scan")?)?;
+    let selfie = enroll_input::read_document("--selfie", &required(&a.selfie, "--selfie")?)?;
     let keys_root = match &a.keys {
         Some(dir) => dir.clone(),
         None => std::env::var_os("HOME").map(PathBuf::from).ok_or_else(|| anyhow!("HOME is not set; give --keys DIR"))?,
     };
-    let password = keys::password(a.password_file.as_deref(), "Password for the new key file: ", true)?;
-
+    let dskeys = keys_root.join(imzo_agent::dskeys::DSKEYS);
+    enroll_input::check_writable(&dskeys)?;
+    let mut codes = enroll_input::CodeSource::choose(a.code.as_deref())?;
+    let password = keys::new_password(a.password_file.as_deref())?;
     let client = Client::new(&a.server)?;
-    let started: Started = client.post_json("/api/v1/applications", &request).await?;
-    let code = match &a.code {
-        Some(code) => code.clone(),
-        None => ask_code(&started.phone_masked)?,
-    };
-    let _: serde_json::Value = client
-        .post_json(&format!("/api/v1/applications/{}/phone", started.draft_id), &serde_json::json!({ "code": code }))
-        .await?;
 
-    let key = SoftwareKey::generate()?;
+    // The key stays in memory until the server has accepted the submission.
+    let key = SoftwareKey::generate_with(a.algorithm.into())?;
     let subject = applicant_subject(&request);
     let csr_der = csr::build(&key, &subject).context("cannot build the certificate request")?;
-    let placeholder = placeholder_certificate(&key, &subject)?;
-    let dskeys = keys_root.join(imzo_agent::dskeys::DSKEYS);
-    std::fs::create_dir_all(&dskeys).with_context(|| format!("cannot create {}", dskeys.display()))?;
-    let pfx_path = imzo_agent::dskeys::next_free_path(&dskeys, &key_id)?;
-    pfxfile::save(&pfx_path, &key, &[placeholder], &password).context("cannot save the key file")?;
+    let placeholder = imzo_agent::enrol::placeholder_certificate(&key, &subject).context("cannot make the placeholder certificate")?;
+
+    let started: Started = client.post_json("/api/v1/applications", &request).await?;
+    verify_phone(&client, &started, &mut codes).await?;
 
     let form = reqwest::multipart::Form::new()
         .part("csr", reqwest::multipart::Part::bytes(csr_der).file_name("request.p10"))
@@ -204,7 +238,12 @@ async fn apply(a: Apply) -> Result<ExitCode> {
         .part("selfie", reqwest::multipart::Part::bytes(selfie.1).file_name(selfie.0));
     let submitted: Submitted =
         client.post_multipart(&format!("/api/v1/applications/{}/submit", started.draft_id), form).await?;
+    let saved = save_key(&dskeys, &key_id, &key, &placeholder, &password, &submitted.number);
+    print_submitted(&client, &submitted, saved, &a.server)
+}
 
+/// What an accepted application (new or renewal) tells its applicant.
+fn print_submitted(client: &Client, submitted: &Submitted, saved: Result<PathBuf>, server: &str) -> Result<ExitCode> {
     let fee = submitted.fee_sum.clone().unwrap_or_else(|| format_sum(submitted.fee_tiyin));
     println!("Application number: {}", submitted.number);
     println!("Fee:                {fee} sum");
@@ -215,27 +254,119 @@ async fn apply(a: Apply) -> Result<ExitCode> {
     if let Some(link) = &submitted.pay.payme {
         println!("Pay (Payme):        {link}");
     }
+    let pfx_path = saved?;
     println!("Key file:           {}", pfx_path.display());
     println!(
         "Once approved:      imzo enroll confirm {} --pfx {} --server {}",
         submitted.number,
         pfx_path.display(),
-        a.server
+        server
     );
     Ok(ExitCode::SUCCESS)
 }
 
-/// Asks for the SMS code on stdin (a line; the terminal or a script may answer).
-fn ask_code(phone_masked: &str) -> Result<String> {
-    eprint!("SMS code sent to {phone_masked}: ");
-    std::io::stderr().flush().ok();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("cannot read the SMS code")?;
-    let code = line.trim().to_string();
-    if code.is_empty() {
-        bail!("no SMS code given");
+/// Renewal: a new key and request, signed (attached CMS) together with a server challenge
+/// by the current key, which proves the holder still holds a valid certificate.
+async fn renew_certificate(r: Renew) -> Result<ExitCode> {
+    let (current, password) = keys::open(&r.pfx, r.password_file.as_deref())?;
+    let own = current.chain.first().ok_or_else(|| anyhow!("{} holds no certificate", r.pfx.display()))?;
+    let info = cert::info(own)?;
+    if info.subject == info.issuer && !info.is_ca {
+        bail!(
+            "{} holds only the placeholder made at enrolment: confirm that application first; renewal needs an issued certificate",
+            r.pfx.display()
+        );
     }
-    Ok(code)
+    let subject = info.subject_fields.clone();
+    let key_id = subject
+        .company_inn
+        .clone()
+        .or_else(|| subject.pinfl.clone())
+        .ok_or_else(|| anyhow!("the certificate in {} carries neither a PINFL nor a company INN", r.pfx.display()))?;
+    let dskeys = match &r.keys {
+        Some(dir) => dir.join(imzo_agent::dskeys::DSKEYS),
+        None => r.pfx.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")),
+    };
+    enroll_input::check_writable(&dskeys)?;
+    let algorithm = current.key.key_algorithm().unwrap_or_default();
+    let key = SoftwareKey::generate_with(algorithm)?;
+    let csr_der = csr::build(&key, &subject).context("cannot build the certificate request")?;
+    let placeholder = imzo_agent::enrol::placeholder_certificate(&key, &subject).context("cannot make the placeholder certificate")?;
+
+    let client = Client::new(&r.server)?;
+    let challenge: Challenge = client.post_json("/api/v1/renewals/challenge", &serde_json::json!({})).await?;
+    let document = imzo_ra::RenewalDocument {
+        challenge_id: challenge.id.clone(),
+        challenge_base64: challenge.challenge_base64.clone(),
+        csr_base64: BASE64.encode(&csr_der),
+    };
+    let content = serde_json::to_vec(&document).context("cannot encode the renewal application")?;
+    let options = cms::SignOptions { detached: false, signing_time: OffsetDateTime::now_utc() };
+    let signed = cms::sign(&content, &current.key, &current.chain, &options).context("cannot sign the renewal application")?;
+    let submitted: Submitted =
+        client.post_json("/api/v1/renewals", &serde_json::json!({ "cms_base64": BASE64.encode(signed) })).await?;
+    let saved = save_key(&dskeys, &key_id, &key, &placeholder, &password, &submitted.number);
+    println!("Renewal of certificate {} accepted: no documents and no review; once paid it is approved automatically.", info.serial_hex);
+    print_submitted(&client, &submitted, saved, &r.server)
+}
+
+/// Sends SMS codes until one is right, the user has no more, or the server allows no
+/// more tries.
+async fn verify_phone(client: &Client, started: &Started, codes: &mut enroll_input::CodeSource) -> Result<()> {
+    let path = format!("/api/v1/applications/{}/phone", started.draft_id);
+    loop {
+        let Some(code) = codes.next(&started.phone_masked)? else {
+            bail!("no SMS code given; the application is left unverified (start again to get a new code)");
+        };
+        let body = serde_json::json!({ "code": code.as_str() });
+        let error = match client.post_json::<_, serde_json::Value>(&path, &body).await {
+            Ok(_) => return Ok(()),
+            Err(error) => error,
+        };
+        let retry = error.downcast_ref::<Refused>().is_some_and(|r| {
+            r.code == "wrong_code" && codes.can_retry() && enroll_input::tries_left(&r.message) != Some(0)
+        });
+        match error.downcast_ref::<Refused>() {
+            Some(refused) if retry => eprintln!("{}", refused.message),
+            _ => return Err(error),
+        }
+    }
+}
+
+/// Saves the new key, once the server has accepted it, as the next free DSKEYS file; if
+/// that fails, in the temporary folder. The error says where the key is.
+fn save_key(
+    dskeys: &Path,
+    key_id: &str,
+    key: &SoftwareKey,
+    placeholder: &imzo_pki::Certificate,
+    password: &str,
+    number: &str,
+) -> Result<PathBuf> {
+    let chain = std::slice::from_ref(placeholder);
+    let first = imzo_agent::dskeys::next_free_path(dskeys, key_id)
+        .map_err(anyhow::Error::from)
+        .and_then(|path| pfxfile::save(&path, key, chain, password).map(|()| path).map_err(anyhow::Error::from));
+    let error = match first {
+        Ok(path) => return Ok(path),
+        Err(error) => error,
+    };
+    let fallback = std::env::temp_dir().join(format!("imzo-key-{number}.pfx"));
+    match pfxfile::save(&fallback, key, chain, password) {
+        Ok(()) => Err(anyhow!(
+            "application {number} was accepted, but its key could not be saved in {} ({error}); \
+             the key is saved in {} instead, under the password you gave: move it into a DSKEYS folder \
+             and use it with `imzo enroll confirm {number} --pfx FILE`",
+            dskeys.display(),
+            fallback.display()
+        )),
+        Err(second) => Err(anyhow!(
+            "application {number} was accepted, but its key could not be saved in {} ({error}) nor in {} ({second}); \
+             the key is lost, so the application can never be confirmed: apply again",
+            dskeys.display(),
+            fallback.display()
+        )),
+    }
 }
 
 /// The subject the request carries (informational: the CA builds the real one).
@@ -258,26 +389,6 @@ fn applicant_subject(r: &StartRequest) -> Subject {
         company_inn: r.company_inn.clone(),
         ..Subject::default()
     }
-}
-
-/// A .pfx needs a certificate: until issuance the key sits with a self-signed
-/// placeholder (valid 60 days, longer than an application can wait for confirmation).
-fn placeholder_certificate(key: &SoftwareKey, subject: &Subject) -> Result<imzo_pki::Certificate> {
-    let mut serial = [0u8; 16];
-    getrandom::fill(&mut serial).map_err(|e| anyhow!("no randomness: {e}"))?;
-    serial[0] = (serial[0] & 0x7f).max(1);
-    let now = OffsetDateTime::now_utc();
-    let params = IssueParams {
-        subject: subject.clone(),
-        subject_public_key_der: key.public_key_der().to_vec(),
-        serial: serial.to_vec(),
-        not_before: now - Duration::minutes(1),
-        not_after: now + Duration::days(60),
-        profile: Profile::Holder,
-        urls: PublicationUrls::default(),
-        policy_oid: None,
-    };
-    cert::issue(None, key, &params).context("cannot make the placeholder certificate")
 }
 
 fn format_sum(tiyin: i64) -> String {
@@ -325,20 +436,14 @@ async fn confirm(f: Follow) -> Result<ExitCode> {
         bail!("the server sent {} certificates where one was expected", chain.len());
     }
     chain.extend(imzo_pki::pem::read_certificates(issued.chain_pem.as_bytes()).context("the server's chain is unreadable")?);
-    let own = &chain[0];
-    {
-        use der::Encode;
-        let spki = own
-            .tbs_certificate()
-            .subject_public_key_info()
-            .to_der()
-            .map_err(|e| anyhow!("cannot read the certificate's key: {e}"))?;
-        if spki != pfx.key.public_key_der() {
-            bail!("the issued certificate is not for the key in {}; the key file is left unchanged", f.pfx.display());
+    let info = cert::info(&chain[0])?;
+    // The same install step the signing module uses: refuses a certificate for another key.
+    imzo_agent::enrol::install_certificate(&f.pfx, &pfx.key, &chain, &password).map_err(|e| match e {
+        imzo_agent::enrol::EnrolError::WrongKey(_) => {
+            anyhow!("the issued certificate is not for the key in {}; the key file is left unchanged", f.pfx.display())
         }
-    }
-    let info = cert::info(own)?;
-    pfxfile::save(&f.pfx, &pfx.key, &chain, &password).context("cannot install the certificate into the key file")?;
+        other => anyhow!(other).context("cannot install the certificate into the key file"),
+    })?;
     println!("Certificate installed into {}", f.pfx.display());
     println!("  Subject: {}", info.subject);
     println!("  Serial:  {}", issued.serial);

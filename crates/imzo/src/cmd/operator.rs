@@ -1,4 +1,5 @@
-//! `imzo operator approve|reject`: decisions signed with the operator's own key.
+//! `imzo operator approve|reject|revoke|hold|release`: decisions signed with the
+//! operator's own key.
 
 use crate::client::{Client, DEFAULT_SERVER};
 use anyhow::{Context, Result};
@@ -22,9 +23,38 @@ pub(crate) enum Command {
     Reject {
         /// 12-digit application number.
         number: String,
-        /// Why (sent to the applicant).
-        #[arg(long)]
+        /// Why, in free text (sent to the applicant; required with `--code other`).
+        #[arg(long, default_value = "")]
         reason: String,
+        /// A listed reason: documents_unreadable, selfie_mismatch, data_mismatch,
+        /// passport_invalid, company_authority, other.
+        #[arg(long, default_value = "other")]
+        code: String,
+        #[command(flatten)]
+        key: OperatorKey,
+    },
+    /// Revoke certificate SERIAL (hex) with an RFC 5280 reason.
+    Revoke {
+        /// Certificate serial, hex.
+        serial: String,
+        /// keyCompromise, cACompromise, affiliationChanged, superseded,
+        /// cessationOfOperation, privilegeWithdrawn, aACompromise, unspecified.
+        #[arg(long, default_value = "unspecified")]
+        reason: String,
+        #[command(flatten)]
+        key: OperatorKey,
+    },
+    /// Suspend certificate SERIAL (certificateHold).
+    Hold {
+        /// Certificate serial, hex.
+        serial: String,
+        #[command(flatten)]
+        key: OperatorKey,
+    },
+    /// Lift the hold on certificate SERIAL.
+    Release {
+        /// Certificate serial, hex.
+        serial: String,
         #[command(flatten)]
         key: OperatorKey,
     },
@@ -46,13 +76,20 @@ pub(crate) struct OperatorKey {
 
 /// Runs `imzo operator`.
 pub(crate) fn run(command: Command) -> Result<ExitCode> {
+    use imzo_ca::revocation::RevocationAction;
+    let status_change = |serial: String, key: OperatorKey, action, reason| {
+        super::revoke::operator(&key.server, &key.pfx, key.password_file.as_deref(), &serial, action, reason)
+    };
     let (number, decision, key) = match command {
+        Command::Revoke { serial, reason, key } => return status_change(serial, key, RevocationAction::Revoke, Some(reason)),
+        Command::Hold { serial, key } => return status_change(serial, key, RevocationAction::Hold, None),
+        Command::Release { serial, key } => return status_change(serial, key, RevocationAction::Release, None),
         Command::Approve { number, key } => (number, Decision::Approve, key),
-        Command::Reject { number, reason, key } => {
-            if reason.trim().is_empty() {
-                anyhow::bail!("--reason must say why the application is rejected");
+        Command::Reject { number, reason, code, key } => {
+            if code == imzo_ra::reasons::OTHER && reason.trim().is_empty() {
+                anyhow::bail!("--reason must say why the application is rejected (or give a listed --code)");
             }
-            (number, Decision::Reject { reason }, key)
+            (number, Decision::Reject { code: Some(code), reason }, key)
         }
     };
     let (pfx, _password) = crate::keys::open(&key.pfx, key.password_file.as_deref())?;

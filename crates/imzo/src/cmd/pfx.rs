@@ -89,6 +89,7 @@ fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
         infos.push(imzo_pki::cert::info(cert)?);
     }
     let own = &infos[0];
+    let placeholder = is_placeholder(&infos);
     let fields = &own.subject_fields;
     let inn = fields.company_inn.clone().or_else(|| fields.uid.clone());
     if args.json {
@@ -110,9 +111,13 @@ fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
                 "not_before": super::verify::rfc3339(own.not_before),
                 "not_after": super::verify::rfc3339(own.not_after),
                 "chain": chain,
+                "issued": !placeholder,
             })
         );
     } else {
+        if placeholder {
+            println!("Status:     NOT ISSUED YET: a self-signed placeholder awaiting the centre's certificate (imzo enroll confirm)");
+        }
         println!("Alias:      {alias}");
         println!("Subject:    {}", own.subject);
         if let Some(pinfl) = &fields.pinfl {
@@ -130,4 +135,13 @@ fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A key file made by `imzo enroll` holds, until the centre issues the certificate, a
+/// self-signed end-entity certificate only: it proves nothing about its holder.
+pub(crate) fn is_placeholder(chain: &[imzo_pki::cert::CertInfo]) -> bool {
+    match chain {
+        [only] => !only.is_ca && only.subject == only.issuer,
+        _ => false,
+    }
 }

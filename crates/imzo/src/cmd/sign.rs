@@ -48,11 +48,9 @@ pub(crate) fn pem_encode(label: &str, der: &[u8]) -> String {
 
 /// Runs `imzo sign`.
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if args.tsa.is_some() {
-        bail!("time-stamping is not available yet: sign without --tsa");
-    }
     let content = std::fs::read(&args.input)
         .with_context(|| format!("cannot read {}", args.input.display()))?;
+    crate::keys::check_readable(&args.pfx)?;
     let password = read_password_for(&args)?;
     let key = match imzo_keys::pfxfile::open(&args.pfx, &password) {
         Ok(key) => key,
@@ -63,16 +61,29 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             eprintln!("imzo: {}: wrong password", args.pfx.display());
             return Ok(ExitCode::from(1));
         }
-        Err(e) => return Err(e).with_context(|| format!("cannot open {}", args.pfx.display())),
+        Err(e) => return Err(crate::keys::open_error(&args.pfx, e)),
     };
     if key.chain.is_empty() {
         bail!("{} holds no certificate to sign with", args.pfx.display());
+    }
+    let infos = key.chain.iter().map(imzo_pki::cert::info).collect::<Result<Vec<_>, _>>()?;
+    if super::pfx::is_placeholder(&infos) {
+        bail!(
+            "{} has no certificate from a registration centre yet (only the placeholder made at enrolment): \
+             confirm the application with `imzo enroll confirm` first",
+            args.pfx.display()
+        );
     }
     let options = SignOptions {
         detached: args.detached,
         signing_time: OffsetDateTime::now_utc(),
     };
     let der = cms::sign(&content, &key.key, &key.chain, &options).context("signing failed")?;
+    // CAdES-T: the token is over the signature value, so it can only come afterwards.
+    let der = match &args.tsa {
+        Some(url) => super::timestamp::stamp_all(&der, url).context("cannot time-stamp the signature")?,
+        None => der,
+    };
     let bytes = if args.pem {
         pem_encode("CMS", &der).into_bytes()
     } else {

@@ -76,7 +76,9 @@ pub(crate) fn find(trust: &[PathBuf], data: Option<&Path>) -> anyhow::Result<Anc
     }
     let default = Path::new(DEFAULT_DATA_DIR);
     if default.is_dir() {
-        return from_data_dir(default);
+        let mut anchors = from_data_dir(default)?;
+        anchors.source.push_str(" (./imzo-data, as no --trust, --data or IMZO_TRUST was given)");
+        return Ok(anchors);
     }
     bail!(
         "no trust anchors: give --trust CERT, --data DIR of a deployment, or set {TRUST_ENV} to a PEM bundle of roots"

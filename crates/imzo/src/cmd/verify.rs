@@ -1,6 +1,7 @@
 //! `imzo verify`: checks a CMS signature and tells who signed, when, and whether it holds.
 
-use anyhow::{Context, bail};
+use super::revocation::Revocation;
+use anyhow::Context;
 use imzo_pki::cms::{self, SignerReport, VerifyOptions, VerifyProblem};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -17,7 +18,8 @@ pub(crate) struct Args {
     /// The signed content, for a detached signature.
     #[arg(long, value_name = "FILE")]
     pub(crate) content: Option<PathBuf>,
-    /// Trusted root certificates (PEM or DER).
+    /// Trusted root certificates (PEM or DER). Without it: the roots of `--data DIR`, else
+    /// the bundle named by IMZO_TRUST, else ./imzo-data/pki/root.pem if that exists.
     #[arg(long = "trust", value_name = "CERT")]
     pub(crate) trust: Vec<PathBuf>,
     /// Data folder of a local deployment whose roots to trust (DIR/pki/root.pem).
@@ -67,7 +69,11 @@ fn problem_json(p: &VerifyProblem) -> Value {
     json!({ "code": p.code, "message": p.message })
 }
 
-fn signer_json(signer: &SignerReport) -> anyhow::Result<Value> {
+fn signer_json(
+    signer: &SignerReport,
+    revocation: &Revocation,
+    timestamp: Option<&imzo_pki::tsp::TokenReport>,
+) -> anyhow::Result<Value> {
     let info = signer
         .certificate
         .as_ref()
@@ -81,16 +87,36 @@ fn signer_json(signer: &SignerReport) -> anyhow::Result<Value> {
         "serial": info.as_ref().map(|i| i.serial_hex.clone()),
         "issuer": info.as_ref().map(|i| i.issuer.clone()),
         "signing_time": signer.signing_time.map(rfc3339),
-        "timestamp": Value::Null,
+        "timestamp": super::timestamp::json(timestamp),
         "signature_valid": signer.signature_valid,
         "chain_valid": signer.chain_valid,
-        "revocation": { "status": "not_checked", "source": Value::Null },
+        "revocation": revocation.json(),
         "errors": signer.errors.iter().map(problem_json).collect::<Vec<_>>(),
     }))
 }
 
-fn print_human(signers: &[SignerReport], valid: bool) -> anyhow::Result<()> {
-    for (i, signer) in signers.iter().enumerate() {
+/// The closing line of the human report.
+fn overall_verdict(valid: bool, definite: bool, problems: &[&VerifyProblem]) -> &'static str {
+    if valid {
+        "Signature is VALID"
+    } else if definite {
+        "Signature is NOT valid"
+    } else if problems.iter().any(|p| p.code == "content_missing") {
+        "cannot judge: the signature is detached; give the signed file with --content"
+    } else {
+        "cannot judge the signature"
+    }
+}
+
+fn print_human(
+    signers: &[SignerReport],
+    revocations: &[Revocation],
+    timestamps: &[Option<imzo_pki::tsp::TokenReport>],
+    trust_source: &str,
+    verdict: &str,
+) -> anyhow::Result<()> {
+    println!("Trusted roots from {trust_source}");
+    for (i, (signer, revocation)) in signers.iter().zip(revocations).enumerate() {
         let info = signer
             .certificate
             .as_ref()
@@ -114,26 +140,33 @@ fn print_human(signers: &[SignerReport], valid: bool) -> anyhow::Result<()> {
         if let Some(at) = signer.signing_time {
             println!("  Signed: {}", tashkent(at));
         }
-        if signer.errors.is_empty() {
+        if let Some(Some(ts)) = timestamps.get(i) {
+            let tsa = ts.info.tsa_name.as_deref().unwrap_or("unnamed TSA");
+            if ts.valid {
+                println!("  Time-stamp: {} by {tsa} (valid)", tashkent(ts.info.gen_time));
+            } else {
+                let why: Vec<&str> = ts.errors.iter().map(|p| p.code.as_str()).collect();
+                println!("  Time-stamp: {} by {tsa} (NOT valid: {})", tashkent(ts.info.gen_time), why.join(", "));
+            }
+        }
+        if revocation.status != "not_checked" {
+            println!("  {}", revocation.describe());
+        }
+        if signer.errors.is_empty() && !revocation.is_negative() {
             println!("  Verdict: valid");
         } else {
             for p in &signer.errors {
                 println!("  Problem: {} ({})", p.message, p.code);
             }
-            println!("  Verdict: NOT valid");
+            let judged = revocation.is_negative()
+                || signer.errors.iter().any(|p| !UNJUDGEABLE.contains(&p.code.as_str()));
+            println!("  Verdict: {}", if judged { "NOT valid" } else { "cannot judge" });
         }
     }
     if signers.is_empty() {
         println!("The signature has no signers.");
     }
-    println!(
-        "{}",
-        if valid {
-            "Signature is VALID"
-        } else {
-            "Signature is NOT valid"
-        }
-    );
+    println!("{verdict}");
     Ok(())
 }
 
@@ -150,16 +183,51 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let anchors = super::trust::find(&args.trust, args.data.as_deref())?;
     let options = VerifyOptions {
-        anchors: anchors.certificates,
+        anchors: anchors.certificates.clone(),
         at,
     };
-    let report = cms::verify(&signature, content.as_deref(), &options).with_context(|| {
+    let mut report = cms::verify(&signature, content.as_deref(), &options).with_context(|| {
         format!(
             "{} is not a readable CMS signature",
             args.signature.display()
         )
     })?;
-    let valid = report.all_valid();
+    let timestamps = super::timestamp::judge(&signature, &anchors.certificates)
+        .with_context(|| format!("{} has an unreadable signature time-stamp", args.signature.display()))?;
+    // A valid signature time-stamp proves when the signature existed: the chain is judged
+    // then (unless --at says otherwise), and so is revocation.
+    let proven: Vec<Option<OffsetDateTime>> = timestamps
+        .iter()
+        .map(|t| t.as_ref().filter(|t| t.valid).map(|t| t.info.gen_time))
+        .collect();
+    if at.is_none() {
+        for (i, when) in proven.iter().enumerate() {
+            let Some(when) = when else { continue };
+            let again = cms::verify(
+                &signature,
+                content.as_deref(),
+                &VerifyOptions { anchors: anchors.certificates.clone(), at: Some(*when) },
+            )?;
+            if let (Some(slot), Some(judged)) = (report.signers.get_mut(i), again.signers.into_iter().nth(i)) {
+                *slot = judged;
+            }
+        }
+    }
+    let revocations: Vec<Revocation> = report
+        .signers
+        .iter()
+        .enumerate()
+        .map(|(i, signer)| {
+            let when = at.or(proven.get(i).copied().flatten());
+            signer_revocation(signer, &anchors.certificates, when)
+        })
+        .collect();
+    let revoked_problems: Vec<VerifyProblem> = revocations
+        .iter()
+        .filter(|r| r.is_negative())
+        .map(|r| VerifyProblem { code: "revoked".into(), message: r.describe() })
+        .collect();
+    let valid = report.all_valid() && revoked_problems.is_empty();
     let mut problems: Vec<&VerifyProblem> = report
         .signers
         .iter()
@@ -172,11 +240,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     if report.signers.is_empty() {
         problems.push(&no_signers);
     }
+    problems.extend(revoked_problems.iter());
+    let definite = problems
+        .iter()
+        .any(|p| !UNJUDGEABLE.contains(&p.code.as_str()));
     if args.json {
         let signers = report
             .signers
             .iter()
-            .map(signer_json)
+            .zip(&revocations)
+            .enumerate()
+            .map(|(i, (signer, revocation))| signer_json(signer, revocation, timestamps.get(i).and_then(Option::as_ref)))
             .collect::<anyhow::Result<Vec<_>>>()?;
         println!(
             "{}",
@@ -184,22 +258,29 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "valid": valid,
                 "errors": problems.iter().map(|p| problem_json(p)).collect::<Vec<_>>(),
                 "signers": signers,
+                "trust_source": anchors.source,
             })
         );
     } else {
-        print_human(&report.signers, valid)?;
+        let verdict = overall_verdict(valid, definite, &problems);
+        print_human(&report.signers, &revocations, &timestamps, &anchors.source, verdict)?;
     }
     if valid {
         return Ok(ExitCode::SUCCESS);
     }
-    let definite = problems
-        .iter()
-        .any(|p| !UNJUDGEABLE.contains(&p.code.as_str()));
-    if !definite && !args.json {
-        if problems.iter().any(|p| p.code == "content_missing") {
-            bail!("the signature is detached: give the signed file with --content FILE");
-        }
-        bail!("could not judge the signature");
-    }
     Ok(ExitCode::from(if definite { 1 } else { 2 }))
+}
+
+/// The status of a signer's certificate at the time judged (`--at`, else the claimed
+/// signing time, else now), checked only when the signature and chain hold.
+fn signer_revocation(signer: &SignerReport, anchors: &[imzo_pki::Certificate], at: Option<OffsetDateTime>) -> Revocation {
+    let Some(cert) = signer.certificate.as_ref().filter(|_| signer.errors.is_empty()) else {
+        return Revocation::not_checked();
+    };
+    let when = at.or(signer.signing_time).unwrap_or_else(OffsetDateTime::now_utc);
+    match super::revocation::find_issuer(cert, anchors) {
+        Some(issuer) => super::revocation::check_online(cert, &issuer, when),
+        None if imzo_pki::ocsp::status_urls(cert).is_ok_and(|u| u.ocsp.is_empty() && u.crl.is_empty()) => Revocation::not_checked(),
+        None => Revocation::unavailable("the issuer's certificate was not found (not trusted here, no caIssuers URL answered)".into()),
+    }
 }

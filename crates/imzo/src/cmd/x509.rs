@@ -48,8 +48,9 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    if !args.crl.is_empty() {
-        bail!("CRL checking is not available yet: run without --crl");
+    let mut crls = Vec::with_capacity(args.crl.len());
+    for path in &args.crl {
+        crls.push(std::fs::read(path).with_context(|| format!("cannot read the CRL {}", path.display()))?);
     }
     let at = super::verify::parse_at(args.at.as_deref())?.unwrap_or_else(OffsetDateTime::now_utc);
     let leaf = super::trust::read_certificates(&args.leaf)?
@@ -70,6 +71,22 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         bail!("cannot read a certificate of the path: {detail}");
     }
     let leaf_info = imzo_pki::cert::info(&leaf)?;
+    // Revocation: the CRLs given, or else what the certificate publishes (OCSP, then CRL).
+    let revocation = match (&result, crls.is_empty()) {
+        (Ok(chain), _) if chain.len() < 2 => None,
+        (Ok(chain), false) => Some(super::revocation::check_crl_files(&leaf, &chain[1], &crls, at)?),
+        (Ok(chain), true) => Some(super::revocation::check_online(&leaf, &chain[1], at)),
+        (Err(_), _) => None,
+    };
+    let revocation_json = revocation.as_ref().map_or_else(
+        || json!({ "status": "not_checked", "source": serde_json::Value::Null }),
+        super::revocation::Revocation::json,
+    );
+    let result = match (result, &revocation) {
+        (Ok(_), Some(r)) if r.is_negative() => Err(Negative::Revoked(r.describe())),
+        (Ok(chain), _) => Ok(chain),
+        (Err(e), _) => Err(Negative::Path(e)),
+    };
     match &result {
         Ok(chain) => {
             let mut subjects = Vec::with_capacity(chain.len());
@@ -89,7 +106,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                         "subject": leaf_info.subject,
                         "checked_at": super::verify::rfc3339(at),
                         "chain": chain,
-                        "revocation": { "status": "not_checked", "source": serde_json::Value::Null },
+                        "revocation": revocation_json,
                     })
                 );
             } else {
@@ -100,6 +117,9 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 );
                 for (depth, info) in subjects.iter().enumerate() {
                     println!("  {depth}: {}", info.subject);
+                }
+                if let Some(r) = &revocation {
+                    println!("  {}", r.describe());
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -114,7 +134,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                         "subject": leaf_info.subject,
                         "checked_at": super::verify::rfc3339(at),
                         "chain": [],
-                        "revocation": { "status": "not_checked", "source": serde_json::Value::Null },
+                        "revocation": revocation_json,
                     })
                 );
             } else {
@@ -125,6 +145,33 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 );
             }
             Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// A negative verdict: a path problem, or a revocation found after the path held.
+#[derive(Debug)]
+enum Negative {
+    /// The path does not hold.
+    Path(PathError),
+    /// The path holds but the certificate is revoked or on hold (description).
+    Revoked(String),
+}
+
+impl Negative {
+    fn code(&self) -> &str {
+        match self {
+            Negative::Path(e) => e.code(),
+            Negative::Revoked(_) => "revoked",
+        }
+    }
+}
+
+impl std::fmt::Display for Negative {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Negative::Path(e) => e.fmt(f),
+            Negative::Revoked(text) => f.write_str(text),
         }
     }
 }
