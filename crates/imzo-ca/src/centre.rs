@@ -109,7 +109,19 @@ impl CentreCa {
             urls: self.urls.clone(),
             policy_oid: self.policy_oid.clone(),
         };
-        let certificate = cert::issue(Some(&self.certificate), self.signer.as_ref(), &params)?;
+        self.issue_with(tx, &params, application_id).await
+    }
+
+    /// Signs a certificate this CA decided on and records it inside `tx`: the one path
+    /// by which anything this CA issues (holders, operators, OCSP responders, TSAs)
+    /// reaches the certificate table, and so CRLs and OCSP.
+    pub async fn issue_with(
+        &self,
+        tx: &mut Tx<'_>,
+        params: &IssueParams,
+        application_id: Option<i64>,
+    ) -> Result<IssuedCert, CaError> {
+        let certificate = cert::issue(Some(&self.certificate), self.signer.as_ref(), params)?;
         let info = cert::info(&certificate)?;
         let der = cert::to_der(&certificate)?;
         certificates::insert(
@@ -119,15 +131,15 @@ impl CentreCa {
                 ca_id: &self.ca_id,
                 application_id,
                 subject: &info.subject,
-                pinfl: subject.pinfl.as_deref(),
-                inn: subject.company_inn.as_deref(),
+                pinfl: params.subject.pinfl.as_deref(),
+                inn: params.subject.company_inn.as_deref(),
                 not_before_ms: to_ms(info.not_before),
                 not_after_ms: to_ms(info.not_after),
                 cert_der: &der,
             },
         )
         .await?;
-        tracing::info!(serial = %info.serial_hex, ca = %self.ca_id, ?profile, "certificate issued");
+        tracing::info!(serial = %info.serial_hex, ca = %self.ca_id, profile = ?params.profile, "certificate issued");
         Ok(IssuedCert { serial_hex: info.serial_hex, certificate, der })
     }
 

@@ -362,25 +362,5 @@ async fn issue_responder(tx: &mut imzo_store::Tx<'_>, ca: &CentreCa, public_key_
         urls: PublicationUrls::default(),
         policy_oid: None,
     };
-    let signer = ca.signer();
-    let certificate = imzo_pki::cert::issue(Some(&ca.certificate), signer.as_ref(), &params)?;
-    let info = imzo_pki::cert::info(&certificate)?;
-    let der = imzo_pki::cert::to_der(&certificate)?;
-    certificates::insert(
-        tx,
-        &certificates::NewCertificate {
-            serial: &info.serial_hex,
-            ca_id: &ca.ca_id,
-            application_id: None,
-            subject: &info.subject,
-            pinfl: None,
-            inn: None,
-            not_before_ms: to_ms(info.not_before),
-            not_after_ms: to_ms(info.not_after),
-            cert_der: &der,
-        },
-    )
-    .await?;
-    tracing::info!(ca = %ca.ca_id, serial = %info.serial_hex, "OCSP responder certificate issued");
-    Ok(certificate)
+    Ok(ca.issue_with(tx, &params, None).await?.certificate)
 }

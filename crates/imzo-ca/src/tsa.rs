@@ -9,7 +9,7 @@ use crate::CentreCa;
 use crate::revocation_error::StatusError;
 use imzo_pki::tsp::{self, FailureInfo, Rejection, TokenParams};
 use imzo_store::{
-    Store, certificates,
+    Store,
     time_ms::to_ms,
     timestamps::{self, NewTimestamp},
 };
@@ -192,25 +192,5 @@ async fn issue_tsa_certificate(
         urls: ca.urls().clone(),
         policy_oid: None,
     };
-    let signer = ca.signer();
-    let certificate = imzo_pki::cert::issue(Some(&ca.certificate), signer.as_ref(), &params)?;
-    let info = imzo_pki::cert::info(&certificate)?;
-    let der = imzo_pki::cert::to_der(&certificate)?;
-    certificates::insert(
-        tx,
-        &certificates::NewCertificate {
-            serial: &info.serial_hex,
-            ca_id: &ca.ca_id,
-            application_id: None,
-            subject: &info.subject,
-            pinfl: None,
-            inn: None,
-            not_before_ms: to_ms(info.not_before),
-            not_after_ms: to_ms(info.not_after),
-            cert_der: &der,
-        },
-    )
-    .await?;
-    tracing::info!(ca = %ca.ca_id, serial = %info.serial_hex, "TSA certificate issued");
-    Ok(certificate)
+    Ok(ca.issue_with(tx, &params, None).await?.certificate)
 }
