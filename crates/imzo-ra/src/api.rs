@@ -234,11 +234,16 @@ pub struct ApplicationDetails {
     /// What the applicant sees too.
     #[serde(flatten)]
     pub view: ApplicationView,
-    /// Full name.
+    /// Full name (the same as in `view`, so serialised only once).
+    #[serde(skip_serializing)]
     pub full_name: String,
     /// PINFL.
     pub pinfl: String,
-    /// Birth date, YYYY-MM-DD.
+    /// The birth date the PINFL carries, YYYY-MM-DD (beside the typed one, for the operator).
+    pub pinfl_birth_date: Option<String>,
+    /// The sex the PINFL carries: `male` or `female`.
+    pub pinfl_sex: Option<String>,
+    /// Birth date as typed, YYYY-MM-DD.
     pub birth_date: String,
     /// Region.
     pub region: String,
@@ -259,6 +264,50 @@ pub struct ApplicationDetails {
     pub submitted_at: OffsetDateTime,
     /// Attached documents.
     pub documents: Vec<DocumentInfo>,
+    /// The payment transaction in force, if any.
+    pub payment: Option<PaymentInfo>,
+}
+
+/// The payment of an application, as the operator sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentInfo {
+    /// `payme`, `click`, `paynet`, `counter` or `sandbox`.
+    pub provider: String,
+    /// Amount, tiyin.
+    pub amount_tiyin: i64,
+    /// When the payment was performed (UTC); absent while only created.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub paid_at: Option<OffsetDateTime>,
+}
+
+/// What an operator asks to see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorAction {
+    /// The review queue.
+    Queue,
+    /// One application with its data.
+    Show,
+    /// One document of an application.
+    Document,
+}
+
+/// The document an operator signs (attached CMS) to view applications; every view of
+/// personal data is audited under the operator's name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OperatorRequest {
+    /// Operator challenge id (from [`Registration::operator_challenge`]).
+    pub challenge_id: String,
+    /// Challenge bytes, base64, as received.
+    pub challenge_base64: String,
+    /// What to see.
+    pub action: OperatorAction,
+    /// Application number (`show`, `document`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    /// Document kind, `passport` or `selfie` (`document`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 /// The registration centre's workflow service. Cheap to clone; all state is in the database.
@@ -395,6 +444,30 @@ impl Registration {
     /// by a registered operator of this centre.
     pub async fn operator_decide(&self, signed_decision: &[u8]) -> Result<ApplicationView, RaError> {
         flow::review::operator_decide(self, signed_decision).await
+    }
+
+    /// The review queue for an operator who signed (attached CMS) an [`OperatorRequest`]
+    /// with action `queue`; audited as `operator.viewed`.
+    pub async fn operator_queue(&self, signed_request: &[u8]) -> Result<Vec<ApplicationDetails>, RaError> {
+        flow::operator_view::queue(self, signed_request).await
+    }
+
+    /// Application `number` for an operator who signed an [`OperatorRequest`] with action
+    /// `show` naming it; audited as `operator.viewed`.
+    pub async fn operator_application(&self, number: &str, signed_request: &[u8]) -> Result<ApplicationDetails, RaError> {
+        flow::operator_view::application(self, number, signed_request).await
+    }
+
+    /// Document `kind` of application `number` (media type and bytes) for an operator who
+    /// signed an [`OperatorRequest`] with action `document` naming both; audited as
+    /// `operator.viewed`.
+    pub async fn operator_document(
+        &self,
+        number: &str,
+        kind: &str,
+        signed_request: &[u8],
+    ) -> Result<(String, Vec<u8>), RaError> {
+        flow::operator_view::document(self, number, kind, signed_request).await
     }
 
     /// Paid applications of this centre waiting for review, oldest first (at most `limit`).

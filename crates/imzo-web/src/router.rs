@@ -96,6 +96,19 @@ pub(crate) fn routes(dev_outbox: bool, payme_sandbox: bool) -> Routes {
         )
         .add(Method::POST, &["/api/v1/operator/challenge"], "/api/v1/operator/challenge", post(operator::challenge))
         .add(Method::POST, &["/api/v1/operator/decisions"], "/api/v1/operator/decisions", post(operator::decide))
+        .add(Method::POST, &["/api/v1/operator/queue"], "/api/v1/operator/queue", post(operator::queue))
+        .add(
+            Method::POST,
+            &["/api/v1/operator/applications/{number}"],
+            "/api/v1/operator/applications/{number}",
+            post(operator::application),
+        )
+        .add(
+            Method::POST,
+            &["/api/v1/operator/applications/{number}/documents/{kind}"],
+            "/api/v1/operator/applications/{number}/documents/{kind}",
+            post(operator::document),
+        )
         .add(
             Method::GET,
             &["/api/v1/operator/rejection-reasons"],

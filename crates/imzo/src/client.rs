@@ -75,6 +75,31 @@ impl Client {
         decode(response).await
     }
 
+    /// `POST path` with raw bytes of `content_type`; the answer's media type and bytes.
+    pub(crate) async fn post_bytes_for_bytes(&self, path: &str, content_type: &str, body: Vec<u8>) -> Result<(String, Vec<u8>)> {
+        let url = self.url(path)?;
+        let response = self
+            .http
+            .post(url.clone())
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| unreachable(&url, &e))?;
+        if !response.status().is_success() {
+            // A refusal is JSON like any other; `decode` words it.
+            return decode::<serde_json::Value>(response).await.map(|_| (String::new(), Vec::new()));
+        }
+        let media_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        let bytes = response.bytes().await.with_context(|| format!("cannot read the answer of {url}"))?;
+        Ok((media_type, bytes.to_vec()))
+    }
+
     /// `POST path` with a multipart form, JSON answer.
     pub(crate) async fn post_multipart<T: DeserializeOwned>(&self, path: &str, form: reqwest::multipart::Form) -> Result<T> {
         let url = self.url(path)?;

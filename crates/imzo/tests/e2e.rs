@@ -12,18 +12,52 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-/// 270 000 sum in force: 7 % for an individual is 18 900 sum.
+/// 270 000 sum in force: 7 % for an individual is 18 900 sum, 10 % for a legal entity
+/// 27 000 sum.
 const BCV_ENV: (&str, &str) = ("IMZO_FEES_BCV", "2020-01-01=270000");
 const FEE_TIYIN: i64 = 1_890_000;
+const LEGAL_FEE_TIYIN: i64 = 2_700_000;
 
 struct Applicant {
     pinfl: &'static str,
     phone_input: &'static str,
     phone: &'static str,
+    /// `--type …` and, for a company, its arguments.
+    kind: &'static [&'static str],
+    /// The fee as `imzo enroll` prints it (thousands, then the rest).
+    fee_shown: (&'static str, &'static str),
+    /// Whose number names the key file (`DS<id>0001.pfx`): the PINFL, or a company's INN.
+    key_file_id: &'static str,
 }
 
-const HOLDER: Applicant = Applicant { pinfl: "32808810170066", phone_input: "+998 90 123-45-67", phone: "998901234567" };
-const REJECTED: Applicant = Applicant { pinfl: "32808810170073", phone_input: "+998 91 765 43 21", phone: "998917654321" };
+const INDIVIDUAL: &[&str] = &["--type", "individual"];
+const HOLDER: Applicant = Applicant {
+    pinfl: "32808810170066",
+    phone_input: "+998 90 123-45-67",
+    phone: "998901234567",
+    kind: INDIVIDUAL,
+    fee_shown: ("18", "900"),
+    key_file_id: "",
+};
+const REJECTED: Applicant = Applicant {
+    pinfl: "32808810170073",
+    phone_input: "+998 91 765 43 21",
+    phone: "998917654321",
+    kind: INDIVIDUAL,
+    fee_shown: ("18", "900"),
+    key_file_id: "",
+};
+const COMPANY_INN: &str = "301234567";
+const COMPANY_NAME: &str = "Toshkent Savdo MChJ";
+const TITLE: &str = "Direktor";
+const DIRECTOR: Applicant = Applicant {
+    pinfl: "32808810170080",
+    phone_input: "+998 93 555 12 34",
+    phone: "998935551234",
+    kind: &["--type", "legal-entity", "--company-inn", COMPANY_INN, "--company-name", COMPANY_NAME, "--title", TITLE],
+    fee_shown: ("27", "000"),
+    key_file_id: COMPANY_INN,
+};
 
 /// Applies with `imzo enroll`, answering the SMS code it asks for from the outbox.
 /// Returns the application number and the .pfx path.
@@ -37,7 +71,9 @@ fn enroll(server: &Server, work: &Path, who: &Applicant) -> (String, PathBuf) {
     let keys = work.join(format!("keys-{}", who.pinfl));
     let after = server.outbox_last_id();
     let mut child = imzo()
-        .args(["enroll", "--server", &server.base, "--type", "individual", "--pinfl", who.pinfl])
+        .args(["enroll", "--server", &server.base])
+        .args(who.kind)
+        .args(["--pinfl", who.pinfl])
         .args(["--surname", "Aliyev", "--given-name", "Vali", "--patronymic", "G'aniyevich"])
         .args(["--birth-date", "1981-08-28", "--region", "Toshkent shahri", "--district", "Yunusobod tumani"])
         .args(["--passport", "AA1234567", "--phone", who.phone_input])
@@ -62,12 +98,13 @@ fn enroll(server: &Server, work: &Path, who: &Applicant) -> (String, PathBuf) {
     assert!(out.status.success(), "imzo enroll failed:\n{stdout}\n{}", text(&out.stderr));
     let number = field(&stdout, "Application number:");
     assert_eq!(number.len(), 12, "{stdout}");
-    assert!(stdout.contains("18") && stdout.contains("900"), "fee of 18 900 sum not shown:\n{stdout}");
+    let (thousands, rest) = who.fee_shown;
+    assert!(stdout.contains(thousands) && stdout.contains(rest), "fee of {thousands} {rest} sum not shown:\n{stdout}");
     assert!(stdout.contains("Tashkent"), "{stdout}");
     assert!(stdout.contains("/sandbox/pay?"), "{stdout}");
     let pfx = PathBuf::from(field(&stdout, "Key file:"));
     assert_eq!(pfx.parent().unwrap(), keys.join("DSKEYS"));
-    assert_eq!(pfx.file_name().unwrap().to_str().unwrap(), format!("DS{}0001.pfx", who.pinfl));
+    assert_eq!(pfx.file_name().unwrap().to_str().unwrap(), format!("DS{}0001.pfx", if who.key_file_id.is_empty() { who.pinfl } else { who.key_file_id }));
     (number, pfx)
 }
 
@@ -81,15 +118,20 @@ fn field(stdout: &str, label: &str) -> String {
 
 /// Pays `number` through `POST /pay/payme` as Payme would: Check, Create, Perform.
 fn pay(server: &Server, number: &str, txn: &str) {
+    pay_fee(server, number, txn, FEE_TIYIN);
+}
+
+/// [`pay`] with the fee `fee` (exactly: 100 tiyin more is refused).
+fn pay_fee(server: &Server, number: &str, txn: &str, fee: i64) {
     let account = serde_json::json!({ "application": number });
-    let wrong = server.payme("CheckPerformTransaction", serde_json::json!({ "amount": FEE_TIYIN + 100, "account": account }));
+    let wrong = server.payme("CheckPerformTransaction", serde_json::json!({ "amount": fee + 100, "account": account }));
     assert_eq!(wrong["error"]["code"], -31001, "{wrong}");
-    let check = server.payme("CheckPerformTransaction", serde_json::json!({ "amount": FEE_TIYIN, "account": account }));
+    let check = server.payme("CheckPerformTransaction", serde_json::json!({ "amount": fee, "account": account }));
     assert_eq!(check["result"]["allow"], true, "{check}");
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     let create = server.payme(
         "CreateTransaction",
-        serde_json::json!({ "id": txn, "time": now, "amount": FEE_TIYIN, "account": account }),
+        serde_json::json!({ "id": txn, "time": now, "amount": fee, "account": account }),
     );
     assert_eq!(create["result"]["state"], 1, "{create}");
     let perform = server.payme("PerformTransaction", serde_json::json!({ "id": txn }));
@@ -272,6 +314,8 @@ fn walk(database: Option<&str>) {
     let out = operator(&server, &["approve", &second]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
 
+    legal_entity(&server, &work.join("company"), &pfx, &password_file);
+
     server.stop();
 
     // A restart reuses the deployment (same root) and the data survives.
@@ -286,6 +330,90 @@ fn walk(database: Option<&str>) {
         .arg(&password_file));
     assert!(status.contains("issued"), "{status}");
     server.stop();
+}
+
+/// A company's director applies: the operator sees the application in the queue, shows
+/// it with the PINFL decoded and saves its documents (byte for byte the uploaded ones),
+/// approves; the certificate carries O, T, the company's INN and businessCategory beside
+/// the person's PINFL, and the fee was 10 % of the base value. A holder's key file is no
+/// operator's.
+fn legal_entity(server: &Server, work: &Path, holder_pfx: &Path, holder_password: &Path) {
+    std::fs::create_dir_all(work).unwrap();
+    let (number, pfx) = enroll(server, work, &DIRECTOR);
+    pay_fee(server, &number, "5e730e8e0b852a417aa49cee", LEGAL_FEE_TIYIN);
+
+    let out = operator(server, &["queue"]);
+    let queue = text(&out.stdout);
+    assert!(out.status.success(), "queue failed:\n{queue}\n{}", text(&out.stderr));
+    assert!(queue.contains("1 application(s)") && queue.contains(&number), "{queue}");
+    assert!(queue.contains(COMPANY_NAME), "{queue}");
+
+    let saved = work.join("review");
+    let out = operator(server, &["show", &number, "--documents", saved.to_str().unwrap()]);
+    let shown = text(&out.stdout);
+    assert!(out.status.success(), "show failed:\n{shown}\n{}", text(&out.stderr));
+    for expected in [
+        "PINFL:      32808810170080 (birth date 1981-08-28, male)",
+        "Birth date: 1981-08-28 as typed (agrees with the PINFL)",
+        "Company:    Toshkent Savdo MChJ (INN 301234567)",
+        "Title:      Direktor",
+        "Fee:        27000.00 sum",
+        "Payment:    27000.00 sum via payme, paid",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} not in:\n{shown}");
+    }
+    assert!(shown.contains(&format!("Application {number}: paid")), "{shown}");
+    assert_eq!(std::fs::read(saved.join("passport.pdf")).unwrap(), std::fs::read(work.join("passport.pdf")).unwrap());
+    assert_eq!(std::fs::read(saved.join("selfie.png")).unwrap(), std::fs::read(work.join("selfie.png")).unwrap());
+    // Saved files are never overwritten.
+    let out = operator(server, &["show", &number, "--documents", saved.to_str().unwrap()]);
+    assert!(!out.status.success() && text(&out.stderr).contains("not overwritten"), "{}", text(&out.stderr));
+
+    // A holder's certificate chains to the root but is no operator's: refused, exit 1.
+    let out = run(imzo()
+        .args(["operator", "show", &number, "--server", &server.base])
+        .arg("--pfx")
+        .arg(holder_pfx)
+        .arg("--password-file")
+        .arg(holder_password));
+    assert_eq!(out.status.code(), Some(1), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stderr).contains("not_operator"), "{}", text(&out.stderr));
+
+    let out = operator(server, &["approve", &number]);
+    assert!(out.status.success(), "approve failed:\n{}\n{}", text(&out.stdout), text(&out.stderr));
+    let password_file = work.join("holder.password");
+    let confirmed = ok(imzo()
+        .args(["enroll", "confirm", &number, "--server", &server.base])
+        .arg("--pfx")
+        .arg(&pfx)
+        .arg("--password-file")
+        .arg(&password_file));
+    assert!(confirmed.contains("Serial:"), "{confirmed}");
+
+    let pem = work.join("director.pem");
+    let (exported, out) = openssl(&[
+        "pkcs12", "-in", pfx.to_str().unwrap(), "-passin", &format!("file:{}", password_file.display()), "-clcerts",
+        "-nokeys", "-out", pem.to_str().unwrap(),
+    ]);
+    assert!(exported, "{out}");
+    let (read, x509) = openssl(&["x509", "-in", pem.to_str().unwrap(), "-noout", "-text", "-nameopt", "multiline"]);
+    assert!(read, "{x509}");
+    for expected in [
+        "organizationName          = Toshkent Savdo MChJ",
+        "title                     = Direktor",
+        "businessCategory          = Legal entity",
+        "1.2.860.3.16.1.1 = 301234567",
+        "1.2.860.3.16.1.2 = 32808810170080",
+    ] {
+        assert!(x509.contains(expected), "{expected:?} not in the certificate:\n{x509}");
+    }
+    let certificate = imzo_pki::pem::read_certificates(&std::fs::read(&pem).unwrap()).unwrap().remove(0);
+    let subject = imzo_pki::cert::info(&certificate).unwrap().subject_fields;
+    assert_eq!(subject.organization.as_deref(), Some(COMPANY_NAME));
+    assert_eq!(subject.title.as_deref(), Some(TITLE));
+    assert_eq!(subject.company_inn.as_deref(), Some(COMPANY_INN));
+    assert_eq!(subject.business_category.as_deref(), Some("Legal entity"));
+    assert_eq!(subject.pinfl.as_deref(), Some(DIRECTOR.pinfl));
 }
 
 #[test]

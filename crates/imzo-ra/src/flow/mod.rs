@@ -10,6 +10,8 @@ pub(crate) mod payme;
 pub(crate) mod paynet;
 pub(crate) mod phone;
 pub(crate) mod renewal;
+pub(crate) mod operator_auth;
+pub(crate) mod operator_view;
 pub(crate) mod review;
 pub(crate) mod sms_delivery;
 pub(crate) mod submit;

@@ -1,23 +1,16 @@
 //! Step 6: an operator's decision, signed with the operator's own certificate.
 
-use super::{audit, by_number, by_number_tx, full_name, lookup, sms, texts, view};
+use super::{audit, by_number, by_number_tx, full_name, operator_auth, sms, texts, view};
 use crate::reasons;
 use crate::state::{Event, State};
 use crate::{
-    ApplicationDetails, ApplicationView, Challenge, Decision, DecisionDocument, DocumentInfo, RaError, Registration,
+    ApplicationDetails, ApplicationView, Challenge, Decision, DecisionDocument, DocumentInfo, PaymentInfo, RaError,
+    Registration,
 };
-use base64::Engine;
-use imzo_store::{
-    applications, cas, challenges, documents,
-    time_ms::{from_ms, now_ms},
-};
-use sha2::Digest;
-
-/// Purpose of operator decision challenges.
-const OPERATOR: &str = "operator";
+use imzo_store::{applications, documents, payments, time_ms::from_ms};
 
 pub(crate) async fn operator_challenge(ra: &Registration) -> Result<Challenge, RaError> {
-    lookup::issue_challenge(ra, OPERATOR, None).await
+    operator_auth::challenge(ra).await
 }
 
 fn bad_decision(detail: &str) -> RaError {
@@ -27,15 +20,6 @@ fn bad_decision(detail: &str) -> RaError {
         &format!("Imzolangan qaror noto'g'ri: {detail}"),
         &format!("Подписанное решение некорректно: {detail}"),
         &format!("The signed decision is malformed: {detail}"),
-    )
-}
-
-fn not_operator(detail: &str) -> RaError {
-    RaError::forbidden(
-        "not_operator",
-        "Imzo ushbu markazning faol operatoriga tegishli emas.",
-        "Подпись не принадлежит действующему оператору этого центра.",
-        &format!("The signature is not by an active operator of this centre: {detail}"),
     )
 }
 
@@ -66,48 +50,18 @@ fn rejection(code: Option<&str>, free: &str) -> Result<(reasons::RejectionReason
 }
 
 pub(crate) async fn operator_decide(ra: &Registration, signed: &[u8]) -> Result<ApplicationView, RaError> {
-    let options = imzo_pki::cms::VerifyOptions { anchors: vec![ra.ca.root.clone()], at: None };
-    let report = imzo_pki::cms::verify(signed, None, &options).map_err(|e| bad_decision(&e.to_string()))?;
-    if !report.all_valid() || report.signers.len() != 1 {
-        let problems: Vec<String> =
-            report.signers.iter().flat_map(|s| s.errors.iter().map(|p| p.code.clone())).collect();
-        return Err(RaError::forbidden(
-            "bad_signature",
-            "Qaror imzosi tekshiruvdan o'tmadi.",
-            "Подпись решения не прошла проверку.",
-            &format!("The decision's signature is not valid ({}).", problems.join(", ")),
-        ));
-    }
-    let cert = report.signers[0].certificate.as_ref().ok_or_else(|| not_operator("no signer certificate"))?;
-    let cert_der = imzo_pki::cert::to_der(cert).map_err(RaError::internal)?;
-    let cert_sha256 = hex::encode(sha2::Sha256::digest(&cert_der));
-    let doc: DecisionDocument = serde_json::from_slice(&report.content)
+    let signed = operator_auth::verify_signature(ra, signed, bad_decision)?;
+    let doc: DecisionDocument = serde_json::from_slice(&signed.content)
         .map_err(|e| bad_decision(&format!("content is not a decision: {e}")))?;
     let reason = match &doc.decision {
         Decision::Approve => None,
         Decision::Reject { code, reason } => Some(rejection(code.as_deref(), reason)?),
     };
-    let presented = base64::engine::general_purpose::STANDARD
-        .decode(doc.challenge_base64.trim())
-        .map_err(|_| bad_decision("challenge_base64 is not base64"))?;
+    let presented = operator_auth::challenge_bytes(&doc.challenge_base64, bad_decision)?;
 
     let mut tx = ra.store.begin().await?;
-    let operator = cas::lookup_operator_by_cert_sha256(&mut *tx, &cert_sha256)
-        .await?
-        .ok_or_else(|| not_operator("certificate not registered"))?;
-    if operator.disabled_at_ms.is_some() {
-        return Err(not_operator("operator disabled"));
-    }
-    if operator.centre_id != ra.ca.centre_id {
-        return Err(not_operator("operator of another centre"));
-    }
-    let challenge = challenges::get(&mut *tx, &doc.challenge_id).await?.ok_or_else(lookup::challenge_invalid)?;
-    if challenge.purpose != OPERATOR || challenge.challenge != presented {
-        return Err(lookup::challenge_invalid());
-    }
-    if !challenges::consume(&mut tx, &doc.challenge_id, OPERATOR, now_ms()).await? {
-        return Err(lookup::challenge_invalid());
-    }
+    let operator = operator_auth::authorise(ra, &mut tx, &signed, &doc.challenge_id, &presented).await?;
+    let cert_sha256 = &operator.cert_sha256;
     let app = by_number_tx(&mut tx, &doc.application).await?;
     if app.centre_id != ra.ca.centre_id {
         return Err(RaError::no_application());
@@ -119,13 +73,13 @@ pub(crate) async fn operator_decide(ra: &Registration, signed: &[u8]) -> Result<
         .filter(|s| *s == from)
         .and_then(|s| s.next(event))
         .ok_or_else(|| RaError::wrong_state(&app.state))?;
-    let actor = format!("operator:{}", operator.id);
+    let actor = operator.actor();
     match &reason {
         None => {
             applications::transition(&mut tx, app.id, from.as_str(), to.as_str()).await?;
             let text = texts::approved(&number, &ra.config.public_base_url);
             sms(ra, &mut tx, &app.phone, "approved", &format!("approved:{number}"), &text).await?;
-            let details = serde_json::json!({ "operator": operator.name, "operator_cert_sha256": cert_sha256 });
+            let details = serde_json::json!({ "operator": operator.row.name, "operator_cert_sha256": cert_sha256 });
             audit(ra, &mut tx, &actor, "application.approved", &number, details).await?;
         }
         Some((listed, free)) => {
@@ -140,7 +94,7 @@ pub(crate) async fn operator_decide(ra: &Registration, signed: &[u8]) -> Result<
             let text = texts::rejected(&number, &said);
             sms(ra, &mut tx, &app.phone, "rejected", &format!("rejected:{number}"), &text).await?;
             let details = serde_json::json!({
-                "code": listed.code, "reason": free, "operator": operator.name, "operator_cert_sha256": cert_sha256
+                "code": listed.code, "reason": free, "operator": operator.row.name, "operator_cert_sha256": cert_sha256
             });
             audit(ra, &mut tx, &actor, "application.rejected", &number, details).await?;
         }
@@ -150,11 +104,19 @@ pub(crate) async fn operator_decide(ra: &Registration, signed: &[u8]) -> Result<
     Ok(view(&updated))
 }
 
-fn details(row: &applications::ApplicationRow, docs: Vec<documents::DocumentRef>) -> ApplicationDetails {
+fn details(
+    row: &applications::ApplicationRow,
+    docs: Vec<documents::DocumentRef>,
+    payment: Option<payments::PaymentRow>,
+) -> ApplicationDetails {
+    // Stored PINFLs were validated on entry; a row that no longer decodes shows nothing.
+    let facts = crate::validate::pinfl(&row.pinfl).ok();
     ApplicationDetails {
         view: view(row),
         full_name: full_name(row),
         pinfl: row.pinfl.clone(),
+        pinfl_birth_date: facts.map(|f| f.birth_date.to_string()),
+        pinfl_sex: facts.map(|f| if f.male { "male" } else { "female" }.to_string()),
         birth_date: row.birth_date.clone(),
         region: row.region.clone(),
         district: row.district.clone(),
@@ -164,6 +126,11 @@ fn details(row: &applications::ApplicationRow, docs: Vec<documents::DocumentRef>
         company_name: row.company_name.clone(),
         title: row.title.clone(),
         submitted_at: from_ms(row.created_at_ms),
+        payment: payment.map(|p| PaymentInfo {
+            provider: p.provider,
+            amount_tiyin: p.amount_tiyin,
+            paid_at: (p.state == 2 && p.perform_time_ms > 0).then(|| from_ms(p.perform_time_ms)),
+        }),
         documents: docs
             .into_iter()
             .map(|d| DocumentInfo {
@@ -180,7 +147,8 @@ fn details(row: &applications::ApplicationRow, docs: Vec<documents::DocumentRef>
 pub(crate) async fn application_details(ra: &Registration, number: &str) -> Result<ApplicationDetails, RaError> {
     let row = by_number(ra, number).await?;
     let docs = documents::for_application(ra.store.pool(), row.id).await?;
-    Ok(details(&row, docs))
+    let payment = payments::active_for_application(ra.store.pool(), row.id).await?;
+    Ok(details(&row, docs, payment))
 }
 
 pub(crate) async fn review_queue(ra: &Registration, limit: i64) -> Result<Vec<ApplicationDetails>, RaError> {
@@ -188,7 +156,8 @@ pub(crate) async fn review_queue(ra: &Registration, limit: i64) -> Result<Vec<Ap
     let mut out = Vec::with_capacity(rows.len());
     for row in rows.iter().filter(|r| r.centre_id == ra.ca.centre_id) {
         let docs = documents::for_application(ra.store.pool(), row.id).await?;
-        out.push(details(row, docs));
+        let payment = payments::active_for_application(ra.store.pool(), row.id).await?;
+        out.push(details(row, docs, payment));
     }
     Ok(out)
 }

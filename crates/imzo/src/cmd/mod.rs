@@ -13,6 +13,7 @@ pub(crate) mod bench;
 pub(crate) mod enroll;
 pub(crate) mod enroll_input;
 pub(crate) mod operator;
+pub(crate) mod operator_view;
 pub(crate) mod outbox;
 pub(crate) mod payments;
 pub(crate) mod revocation;

@@ -1,5 +1,5 @@
-//! `imzo operator approve|reject|revoke|hold|release`: decisions signed with the
-//! operator's own key.
+//! `imzo operator queue|show|approve|reject|revoke|hold|release`: views and decisions
+//! signed with the operator's own key.
 
 use crate::client::{Client, DEFAULT_SERVER};
 use anyhow::{Context, Result};
@@ -12,6 +12,22 @@ use std::process::ExitCode;
 /// Subcommands of `imzo operator`.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
+    /// List the paid applications waiting for review (each view is audited).
+    Queue {
+        #[command(flatten)]
+        key: OperatorKey,
+    },
+    /// Show application N: the applicant's data, the PINFL decoded beside what was typed,
+    /// state, payment and documents (the view is audited).
+    Show {
+        /// 12-digit application number.
+        number: String,
+        /// Save the passport scan and the selfie in DIR (named by kind and media type).
+        #[arg(long, value_name = "DIR")]
+        documents: Option<PathBuf>,
+        #[command(flatten)]
+        key: OperatorKey,
+    },
     /// Approve application N.
     Approve {
         /// 12-digit application number.
@@ -65,13 +81,13 @@ pub(crate) enum Command {
 pub(crate) struct OperatorKey {
     /// The operator's .pfx (for the first operator: DATA/operators/operator1.pfx).
     #[arg(long)]
-    pfx: PathBuf,
+    pub(crate) pfx: PathBuf,
     /// File holding the .pfx password (asked on the terminal if absent).
     #[arg(long)]
-    password_file: Option<PathBuf>,
+    pub(crate) password_file: Option<PathBuf>,
     /// The deployment.
     #[arg(long, env = "IMZO_SERVER", default_value = DEFAULT_SERVER)]
-    server: String,
+    pub(crate) server: String,
 }
 
 /// Runs `imzo operator`.
@@ -81,6 +97,8 @@ pub(crate) fn run(command: Command) -> Result<ExitCode> {
         super::revoke::operator(&key.server, &key.pfx, key.password_file.as_deref(), &serial, action, reason)
     };
     let (number, decision, key) = match command {
+        Command::Queue { key } => return super::operator_view::queue(&key),
+        Command::Show { number, documents, key } => return super::operator_view::show(&key, &number, documents.as_deref()),
         Command::Revoke { serial, reason, key } => return status_change(serial, key, RevocationAction::Revoke, Some(reason)),
         Command::Hold { serial, key } => return status_change(serial, key, RevocationAction::Hold, None),
         Command::Release { serial, key } => return status_change(serial, key, RevocationAction::Release, None),
