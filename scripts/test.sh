@@ -10,6 +10,9 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/imzo-target}
 
 scripts/ensure-postgres.sh
 scripts/ensure-browser.sh
+# SoftHSM2 for the PKCS#11 tests; under CI a missing one fails here and in the tests.
+scripts/ensure-softhsm.sh >/dev/null
+if [ -n "${CI:-}" ]; then export IMZO_REQUIRE_SOFTHSM=1; fi
 # Under CI a missing browser is a failure, not a skip.
 if [ -n "${CI:-}" ]; then export IMZO_REQUIRE_BROWSER=1; fi
 

@@ -59,6 +59,9 @@ struct Unit {
 pub struct Tsa {
     ca: CentreCa,
     settings: TsaSettings,
+    /// The key configured for tokens (`tsa.key`, e.g. on a PKCS#11 token); without one
+    /// each node makes a key of its own in memory.
+    key: Option<Arc<dyn imzo_pki::RawSigner>>,
     unit: tokio::sync::Mutex<Option<Arc<Unit>>>,
 }
 
@@ -75,7 +78,14 @@ impl Tsa {
         der::asn1::ObjectIdentifier::new(&settings.policy_oid).map_err(|e| {
             StatusError::bad("bad_policy", format!("tsa.policy_oid {:?}: {e}", settings.policy_oid))
         })?;
-        Ok(Tsa { ca, settings, unit: tokio::sync::Mutex::new(None) })
+        Ok(Tsa { ca, settings, key: None, unit: tokio::sync::Mutex::new(None) })
+    }
+
+    /// Signs tokens with `key` (certified by the centre CA) instead of a key made in
+    /// this process's memory.
+    pub fn with_key(mut self, key: Arc<dyn imzo_pki::RawSigner>) -> Tsa {
+        self.key = Some(key);
+        self
     }
 
     /// The settings in force.
@@ -98,7 +108,10 @@ impl Tsa {
             imzo_pki::SignatureAlgorithm::OzDst1092 => imzo_keys::KeyAlgorithm::OzDst1092A,
             _ => imzo_keys::KeyAlgorithm::EcdsaP256,
         };
-        let key: Arc<dyn imzo_pki::RawSigner> = Arc::new(imzo_keys::SoftwareKey::generate_with(algorithm)?);
+        let key: Arc<dyn imzo_pki::RawSigner> = match &self.key {
+            Some(configured) => Arc::clone(configured),
+            None => Arc::new(imzo_keys::SoftwareKey::generate_with(algorithm)?),
+        };
         let mut tx = store.begin().await?;
         let certificate = issue_tsa_certificate(&mut tx, &self.ca, key.public_key_der()).await?;
         tx.commit().await.map_err(imzo_store::StoreError::from)?;

@@ -17,4 +17,7 @@ pub enum KeyError {
     /// The key material is malformed or unsupported.
     #[error(transparent)]
     Pki(#[from] imzo_pki::PkiError),
+    /// A PKCS#11 token or its URI failed.
+    #[error(transparent)]
+    Pkcs11(#[from] crate::pkcs11::Pkcs11Error),
 }
