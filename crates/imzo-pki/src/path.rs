@@ -44,6 +44,16 @@ pub enum PathError {
         /// The checked time, RFC 3339.
         at: String,
     },
+    /// A certificate in the path is not valid yet at the checked time (before notBefore).
+    #[error("certificate {subject} not yet valid at {at} (valid from {not_before})")]
+    NotYetValid {
+        /// Subject of the offending certificate.
+        subject: String,
+        /// The checked time, RFC 3339.
+        at: String,
+        /// Its notBefore, RFC 3339.
+        not_before: String,
+    },
     /// A signature in the path does not verify.
     #[error("bad signature on {0}")]
     BadSignature(String),
@@ -67,6 +77,7 @@ impl PathError {
         match self {
             PathError::Untrusted(_) => "untrusted",
             PathError::Expired { .. } => "expired",
+            PathError::NotYetValid { .. } => "not_yet_valid",
             PathError::BadSignature(_) => "bad_certificate_signature",
             PathError::NotCa(_) => "not_ca",
             PathError::TooLong(_) => "path_too_long",
@@ -231,7 +242,15 @@ fn check_validity(cert: &Certificate, at: OffsetDateTime) -> Result<(), PathErro
     let v = cert.tbs_certificate().validity();
     let nb = from_x509_time(&v.not_before).map_err(|e| PathError::Malformed(e.to_string()))?;
     let na = from_x509_time(&v.not_after).map_err(|e| PathError::Malformed(e.to_string()))?;
-    if at < nb || at > na {
+    let show = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_else(|_| t.to_string());
+    if at < nb {
+        return Err(PathError::NotYetValid {
+            subject: subject_text(cert),
+            at: show(at),
+            not_before: show(nb),
+        });
+    }
+    if at > na {
         return Err(PathError::Expired {
             subject: subject_text(cert),
             at: at.format(&Rfc3339).unwrap_or_else(|_| at.to_string()),
@@ -431,7 +450,9 @@ impl<'a> Search<'a> {
 /// `anchors`. Returns the path leaf first, anchor last.
 ///
 /// A leaf that is itself one of the anchors is valid on its own (if within its validity
-/// period). When no candidate path is valid, the most specific problem met on the way is
+/// period) only when it is a CA certificate (basicConstraints cA=true): a trust anchor
+/// vouches for others, and an end-entity certificate trusted as an anchor would let its
+/// holder vouch for themselves. When no candidate path is valid, the most specific problem met on the way is
 /// returned (a bad signature or an expired certificate rather than "untrusted").
 pub fn validate(
     leaf: &Certificate,
@@ -445,6 +466,15 @@ pub fn validate(
         return Err(PathError::Malformed(subject_text(leaf)));
     }
     if anchor_ders.contains(&leaf_der) {
+        let is_ca = basic_constraints(leaf)
+            .map_err(|e| PathError::Malformed(e.to_string()))?
+            .is_some_and(|bc| bc.ca);
+        if !is_ca {
+            return Err(PathError::Untrusted(format!(
+                "{} is given as a trust anchor but is an end-entity certificate (basicConstraints cA is not true); a trust anchor must be a CA (root) certificate",
+                subject_text(leaf)
+            )));
+        }
         check_validity(leaf, options.at)?;
         return Ok(vec![leaf.clone()]);
     }
@@ -563,6 +593,10 @@ mod tests {
                 .len(),
             2
         );
+        // An end-entity certificate is no trust anchor, not even for itself.
+        let e = validate(&leaf, &[], std::slice::from_ref(&leaf), &opts()).unwrap_err();
+        assert_eq!(e.code(), "untrusted");
+        assert!(e.to_string().contains("must be a CA"), "{e}");
         // Irrelevant extra intermediates do not matter.
         let other = Key::new(9);
         let stray = issue(None, &other, &params("Stray", &other, 9, Profile::Root)).unwrap();
@@ -610,7 +644,7 @@ mod tests {
             )
             .unwrap_err()
             .code(),
-            "expired"
+            "not_yet_valid"
         );
         let depth0 = PathOptions {
             max_depth: 0,

@@ -101,6 +101,7 @@ fn issue_chain() -> Chain {
         crl: Some("http://127.0.0.1:8080/crl/centre-1.crl".into()),
         ocsp: Some("http://127.0.0.1:8080/ocsp".into()),
         ca_issuers: Some("http://127.0.0.1:8080/ca/centre-1.cer".into()),
+        freshest_crl: Some("http://127.0.0.1:8080/crl/centre-1-delta.crl".into()),
     };
     let ca = cert::issue(
         Some(&root),
@@ -210,6 +211,8 @@ fn our_chain_passes_openssl_verify_and_ours() {
         "X509v3 Subject Key Identifier",
         "X509v3 Authority Key Identifier",
         "URI:http://127.0.0.1:8080/crl/centre-1.crl",
+        "X509v3 Freshest CRL",
+        "URI:http://127.0.0.1:8080/crl/centre-1-delta.crl",
         "OCSP - URI:http://127.0.0.1:8080/ocsp",
         "CA Issuers - URI:http://127.0.0.1:8080/ca/centre-1.cer",
         "Policy: 1.2.860.3.2.2.1.1",
@@ -298,7 +301,7 @@ fn expiry_uses_options_at() {
         path::validate(&chain.holder, &inter, &anchors, &earlier)
             .expect_err("not yet")
             .code(),
-        "expired"
+        "not_yet_valid"
     );
     let inside = PathOptions {
         at: OffsetDateTime::now_utc() + Duration::days(700),
@@ -508,12 +511,17 @@ fn openssl_made_chain_passes_our_validation() {
             .code(),
         "untrusted"
     );
-    // A certificate that is itself a trust anchor is valid on its own.
+    // An end-entity certificate given as its own trust anchor vouches for nothing: a
+    // trust anchor must be a CA certificate (a CA, even an intermediate one, may be).
+    let err = path::validate(&leaf, std::slice::from_ref(&ca), std::slice::from_ref(&leaf), &options_now())
+        .expect_err("an end-entity certificate is no trust anchor");
+    assert_eq!(err.code(), "untrusted");
+    assert!(err.to_string().contains("must be a CA"), "{err}");
     assert_eq!(
-        path::validate(&leaf, &[ca], std::slice::from_ref(&leaf), &options_now())
+        path::validate(&leaf, &[], std::slice::from_ref(&ca), &options_now())
             .map(|p| p.len())
-            .expect("leaf as anchor"),
-        1
+            .expect("intermediate CA as anchor"),
+        2
     );
 }
 

@@ -20,7 +20,14 @@ pub(crate) fn password(file: Option<&Path>, prompt: &str, confirm: bool) -> Resu
     if let Some(path) = file {
         return password_from_file(path);
     }
-    let first = Zeroizing::new(rpassword::prompt_password(prompt).context("cannot read the password from the terminal")?);
+    // Without a terminal (a script, a service) nobody can type it: say what to do.
+    let no_terminal = || {
+        format!(
+            "cannot ask for the password: there is no terminal to type it on; give it in a file with --password-file FILE ({})",
+            prompt.trim_end().trim_end_matches(':')
+        )
+    };
+    let first = Zeroizing::new(rpassword::prompt_password(prompt).with_context(no_terminal)?);
     if first.is_empty() {
         bail!("the password is empty");
     }

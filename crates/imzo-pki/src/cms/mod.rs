@@ -55,9 +55,15 @@ pub fn verify_proof_of_possession(
 pub struct VerifyOptions {
     /// Trusted roots.
     pub anchors: Vec<Certificate>,
-    /// Check the chain at this time instead of the signing time the signature claims.
+    /// Check the chain at this time; without it, now. The signing-time attribute is never
+    /// used for this: the signer's own clock writes it, so it is a claim, not evidence
+    /// (only a valid RFC 3161 time-stamp proves an earlier time; callers pass its genTime).
     pub at: Option<OffsetDateTime>,
 }
+
+/// Largest clock difference tolerated between a claimed signing time and the verifier's
+/// clock (future) or the signer certificate's notBefore (past).
+pub const SIGNING_TIME_SKEW: time::Duration = time::Duration::minutes(5);
 
 /// The verdict on one signer.
 #[derive(Debug, Clone)]
@@ -78,7 +84,8 @@ pub struct SignerReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyProblem {
     /// Stable code: `bad_signature`, `digest_mismatch`, `untrusted`, `expired`,
-    /// `key_usage`, `no_signer_certificate`, ...
+    /// `not_yet_valid`, `key_usage`, `no_signer_certificate`, `bad_signing_time` (the
+    /// claimed signing time is in the future or before the signer's certificate), ...
     pub code: String,
     /// Human-readable message.
     pub message: String,

@@ -276,10 +276,13 @@ fn check_signer(
                 check_signature(signer, econtent_type, content, &spki, &mut errors);
         }
     }
-    let at = options
-        .at
-        .or(signing_time)
-        .unwrap_or_else(OffsetDateTime::now_utc);
+    // The signing-time attribute is the signer's claim: the chain is judged at the time
+    // the caller proves (a time-stamp's genTime, or its explicit choice), else now.
+    let now = OffsetDateTime::now_utc();
+    let at = options.at.unwrap_or(now);
+    if let Some(claimed) = signing_time {
+        check_claimed_time(claimed, &cert, now, &mut errors);
+    }
     let intermediates: Vec<Certificate> = certificates
         .iter()
         .filter(|c| **c != cert)
@@ -311,6 +314,42 @@ fn check_signer(
     }
     report.errors = errors;
     Ok(report)
+}
+
+/// A claimed signing time in the future, or before the signer's certificate began, is
+/// impossible: the signer's clock is wrong (or set back on purpose).
+fn check_claimed_time(
+    claimed: OffsetDateTime,
+    cert: &Certificate,
+    now: OffsetDateTime,
+    errors: &mut Vec<VerifyProblem>,
+) {
+    let show = |t: OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| t.to_string())
+    };
+    if claimed > now + super::SIGNING_TIME_SKEW {
+        errors.push(problem(
+            "bad_signing_time",
+            format!(
+                "the claimed signing time {} is in the future (check the clock of the signer's computer)",
+                show(claimed)
+            ),
+        ));
+        return;
+    }
+    let not_before =
+        crate::cert::from_x509_time(&cert.tbs_certificate().validity().not_before).ok();
+    if let Some(nb) = not_before.filter(|nb| claimed < *nb - super::SIGNING_TIME_SKEW) {
+        errors.push(problem(
+            "bad_signing_time",
+            format!(
+                "the claimed signing time {} is before the signer's certificate was valid (not yet valid then, valid from {}): check the clock of the signer's computer",
+                show(claimed),
+                show(nb)
+            ),
+        ));
+    }
 }
 
 pub(crate) fn verify_proof_of_possession(

@@ -103,8 +103,20 @@ fn message_of(status: i64) -> &'static str {
     }
 }
 
-/// `GET /frontend/challenge`.
-pub(crate) async fn challenge(State(ctx): State<Shared>) -> Response {
+/// `GET /frontend/challenge`: limited per client address, as each challenge is a stored
+/// row; past the limit HTTP 429 with `Retry-After` and this API's `{status, message}`.
+pub(crate) async fn challenge(State(ctx): State<Shared>, peer: crate::routes::lookup::Peer) -> Response {
+    let client = ctx.registration.client_address(peer.socket, peer.x_real_ip.as_deref());
+    if let Err(e) = ctx.registration.limit_challenges("relying-party", &client).await {
+        return match e.retry_after_secs() {
+            Some(wait) => {
+                let mut response = reply(StatusCode::TOO_MANY_REQUESTS, json!({ "status": 0, "message": e.message.en }));
+                response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(wait.max(1)));
+                response
+            }
+            None => failed(e),
+        };
+    }
     let mut raw = [0u8; 16];
     if let Err(e) = getrandom::fill(&mut raw) {
         return failed(e);
@@ -125,7 +137,7 @@ pub(crate) async fn auth(State(ctx): State<Shared>, body: Bytes) -> Response {
         Ok(der) => der,
         Err(r) => return *r,
     };
-    let (content, judged) = match judge::signers(&ctx, &cms, None).await {
+    let (content, judged) = match judge::signers(&ctx, &cms, None, judge::JudgeAt::Now).await {
         Ok(result) => result,
         Err(e) => return bad(format!("the body is not a CMS signature: {e}")),
     };
@@ -139,6 +151,18 @@ pub(crate) async fn auth(State(ctx): State<Shared>, body: Bytes) -> Response {
     let Ok(challenge) = std::str::from_utf8(&content) else {
         return reply(StatusCode::OK, json!({ "status": CHALLENGE_UNKNOWN, "message": message_of(CHALLENGE_UNKNOWN) }));
     };
+    // A login signed before its challenge was issued is impossible: the clock was set back.
+    match imzo_store::challenges::get(ctx.registration.store().pool(), challenge).await {
+        Ok(Some(row)) if row.purpose == PURPOSE => {
+            let issued = imzo_store::time_ms::from_ms(row.expires_at_ms.saturating_sub(CHALLENGE_TTL * 1000));
+            if judged.iter().any(|j| j.claimed_signing_time.is_some_and(|t| t < issued - judge::CLOCK_SKEW)) {
+                let status = judge::BAD_SIGNING_TIME;
+                return reply(StatusCode::OK, json!({ "status": status, "message": message_of(status) }));
+            }
+        }
+        Ok(_) => {}
+        Err(e) => return failed(e),
+    }
     let consumed = async {
         let mut tx = ctx.registration.store().begin().await?;
         let used = imzo_store::challenges::consume(&mut tx, challenge, PURPOSE, now_ms()).await?;
@@ -173,7 +197,7 @@ pub(crate) async fn auth(State(ctx): State<Shared>, body: Bytes) -> Response {
 }
 
 async fn verify(ctx: &Shared, cms: &[u8], content: Option<&[u8]>) -> Response {
-    let (document, judged) = match judge::signers(ctx, cms, content).await {
+    let (document, judged) = match judge::signers(ctx, cms, content, judge::JudgeAt::ProvenOrNow).await {
         Ok(result) => result,
         Err(e) => return bad(format!("not a CMS signature: {e}")),
     };

@@ -39,13 +39,19 @@ impl Revocation {
         Revocation { status: "unavailable", source: None, reason: None, revoked_at: None, detail: Some(detail) }
     }
 
+    /// Not checked because the user asked so (`--no-revocation-check`).
+    pub(crate) fn skipped(why: &str) -> Revocation {
+        Revocation { status: "not_checked", source: None, reason: None, revoked_at: None, detail: Some(why.to_string()) }
+    }
+
     fn from_status(status: CertStatus, source: &'static str, at: OffsetDateTime) -> Revocation {
         match status {
             CertStatus::Good => Revocation { status: "good", source: Some(source), reason: None, revoked_at: None, detail: None },
             CertStatus::Unknown => Revocation { status: "unknown", source: Some(source), reason: None, revoked_at: None, detail: None },
             CertStatus::Revoked { at: revoked_at, reason } => {
-                // Revoked only after the moment judged (e.g. the signing time): the
-                // certificate was good then; the revocation is still reported.
+                // Revoked only after the moment judged (now, or a time a time-stamp
+                // proves; never the signer's claimed signing time): the certificate was
+                // good then; the revocation is still reported.
                 let status = if revoked_at > at {
                     "good"
                 } else if reason == Some(RevocationReason::CertificateHold) {
@@ -61,6 +67,12 @@ impl Revocation {
     /// Revoked or on hold at the moment judged: a definite "not valid".
     pub(crate) fn is_negative(&self) -> bool {
         matches!(self.status, "revoked" | "on_hold")
+    }
+
+    /// The status could not be learnt (no source answered, or the responder does not
+    /// know the certificate): neither valid nor invalid can be said.
+    pub(crate) fn is_indeterminate(&self) -> bool {
+        matches!(self.status, "unavailable" | "unknown")
     }
 
     /// The `revocation` object of the JSON output.
@@ -199,13 +211,14 @@ async fn fetch_crl(client: &reqwest::Client, url: &str) -> anyhow::Result<Vec<u8
     Ok(response.bytes().await?.to_vec())
 }
 
-/// The issuer of `leaf`: among `candidates` (a certificate whose subject is the leaf's
-/// issuer and whose key signed it), or else downloaded from the leaf's AIA caIssuers URL.
-pub(crate) fn find_issuer(leaf: &Certificate, candidates: &[Certificate]) -> Option<Certificate> {
+/// The issuer of `leaf` at `at`: among `candidates` (a certificate whose subject is the
+/// leaf's issuer and whose key signed it), or else downloaded from the leaf's AIA
+/// caIssuers URL.
+pub(crate) fn find_issuer(leaf: &Certificate, candidates: &[Certificate], at: OffsetDateTime) -> Option<Certificate> {
     let signed_by = |c: &Certificate| {
         c.tbs_certificate().subject() == leaf.tbs_certificate().issuer()
             && imzo_pki::path::validate(leaf, &[], std::slice::from_ref(c), &imzo_pki::path::PathOptions {
-                at: OffsetDateTime::now_utc(),
+                at,
                 max_depth: 0,
             })
             .is_ok()

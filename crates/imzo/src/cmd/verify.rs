@@ -25,20 +25,41 @@ pub(crate) struct Args {
     /// Data folder of a local deployment whose roots to trust (DIR/pki/root.pem).
     #[arg(long, value_name = "DIR")]
     pub(crate) data: Option<PathBuf>,
-    /// Check the certificates at this time (RFC 3339) instead of the claimed signing time.
+    /// Judge the certificates at this time (RFC 3339). Without it: at the time a valid
+    /// signature time-stamp proves, else now. The signing time inside the signature is
+    /// the signer's own claim and is never used for this.
     #[arg(long, value_name = "RFC3339")]
     pub(crate) at: Option<String>,
+    /// Certificate revocation lists (DER or PEM) to check the signers against, instead of
+    /// asking the OCSP and CRL addresses their certificates name.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) crl: Vec<PathBuf>,
+    /// Do not check revocation at all (e.g. offline). Without it, a status that cannot
+    /// be learnt makes the verdict "cannot judge" (exit 2).
+    #[arg(long, conflicts_with = "crl")]
+    pub(crate) no_revocation_check: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub(crate) json: bool,
 }
 
-/// Problems after which we cannot say yes or no: input missing or beyond what we read.
-const UNJUDGEABLE: [&str; 3] = [
+/// Problems after which we cannot say yes or no: input missing or beyond what we read,
+/// or the revocation status could not be learnt.
+const UNJUDGEABLE: [&str; 4] = [
     "content_missing",
     "unsupported_algorithm",
     "malformed_certificate",
+    "revocation_unavailable",
 ];
+
+/// The time a signer is judged at, and what says so.
+#[derive(Debug, Clone, Copy)]
+struct Judged {
+    /// The moment.
+    at: OffsetDateTime,
+    /// `at` (the verifier's --at), `timestamp` (a valid signature time-stamp) or `now`.
+    by: &'static str,
+}
 
 /// RFC 3339 in UTC.
 pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
@@ -73,6 +94,7 @@ fn signer_json(
     signer: &SignerReport,
     revocation: &Revocation,
     timestamp: Option<&imzo_pki::tsp::TokenReport>,
+    judged: Judged,
 ) -> anyhow::Result<Value> {
     let info = signer
         .certificate
@@ -87,6 +109,10 @@ fn signer_json(
         "serial": info.as_ref().map(|i| i.serial_hex.clone()),
         "issuer": info.as_ref().map(|i| i.issuer.clone()),
         "signing_time": signer.signing_time.map(rfc3339),
+        // The signing time is written by the signer's own clock: a claim, not evidence.
+        "signing_time_source": signer.signing_time.map(|_| "claimed"),
+        "judged_at": rfc3339(judged.at),
+        "judged_by": judged.by,
         "timestamp": super::timestamp::json(timestamp),
         "signature_valid": signer.signature_valid,
         "chain_valid": signer.chain_valid,
@@ -103,6 +129,8 @@ fn overall_verdict(valid: bool, definite: bool, problems: &[&VerifyProblem]) -> 
         "Signature is NOT valid"
     } else if problems.iter().any(|p| p.code == "content_missing") {
         "cannot judge: the signature is detached; give the signed file with --content"
+    } else if problems.iter().any(|p| p.code == "revocation_unavailable") {
+        "cannot judge: the revocation status could not be learnt; retry when the CA's OCSP or CRL service answers, give --crl FILE, or accept the risk with --no-revocation-check"
     } else {
         "cannot judge the signature"
     }
@@ -112,11 +140,13 @@ fn print_human(
     signers: &[SignerReport],
     revocations: &[Revocation],
     timestamps: &[Option<imzo_pki::tsp::TokenReport>],
+    judged: &[Judged],
     trust_source: &str,
     verdict: &str,
 ) -> anyhow::Result<()> {
     println!("Trusted roots from {trust_source}");
     for (i, (signer, revocation)) in signers.iter().zip(revocations).enumerate() {
+        let when = judged.get(i).copied().unwrap_or(Judged { at: OffsetDateTime::now_utc(), by: "now" });
         let info = signer
             .certificate
             .as_ref()
@@ -138,7 +168,7 @@ fn print_human(
             None => println!("Signer {}: certificate not included", i + 1),
         }
         if let Some(at) = signer.signing_time {
-            println!("  Signed: {}", tashkent(at));
+            println!("  Signed: {} — claimed by the signer's computer clock, not proven", tashkent(at));
         }
         if let Some(Some(ts)) = timestamps.get(i) {
             let tsa = ts.info.tsa_name.as_deref().unwrap_or("unnamed TSA");
@@ -149,10 +179,16 @@ fn print_human(
                 println!("  Time-stamp: {} by {tsa} (NOT valid: {})", tashkent(ts.info.gen_time), why.join(", "));
             }
         }
-        if revocation.status != "not_checked" {
+        let basis = match when.by {
+            "timestamp" => "the time the time-stamp proves",
+            "at" => "the time given with --at",
+            _ => "now: no valid time-stamp proves an earlier time",
+        };
+        println!("  Judged at: {} ({basis})", tashkent(when.at));
+        if revocation.status != "not_checked" || revocation.detail.is_some() {
             println!("  {}", revocation.describe());
         }
-        if signer.errors.is_empty() && !revocation.is_negative() {
+        if signer.errors.is_empty() && !revocation.is_negative() && !revocation.is_indeterminate() {
             println!("  Verdict: valid");
         } else {
             for p in &signer.errors {
@@ -181,10 +217,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let mut crls = Vec::with_capacity(args.crl.len());
+    for path in &args.crl {
+        crls.push(std::fs::read(path).with_context(|| format!("cannot read the CRL {}", path.display()))?);
+    }
     let anchors = super::trust::find(&args.trust, args.data.as_deref())?;
+    let now = OffsetDateTime::now_utc();
     let options = VerifyOptions {
         anchors: anchors.certificates.clone(),
-        at,
+        at: Some(at.unwrap_or(now)),
     };
     let mut report = cms::verify(&signature, content.as_deref(), &options).with_context(|| {
         format!(
@@ -194,38 +235,50 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     })?;
     let timestamps = super::timestamp::judge(&signature, &anchors.certificates)
         .with_context(|| format!("{} has an unreadable signature time-stamp", args.signature.display()))?;
-    // A valid signature time-stamp proves when the signature existed: the chain is judged
-    // then (unless --at says otherwise), and so is revocation.
-    let proven: Vec<Option<OffsetDateTime>> = timestamps
-        .iter()
-        .map(|t| t.as_ref().filter(|t| t.valid).map(|t| t.info.gen_time))
+    // The signing time is the signer's claim. Only a valid signature time-stamp proves
+    // when the signature existed: then the chain and revocation are judged at its time
+    // (unless --at says otherwise); without one, now.
+    let judged: Vec<Judged> = (0..report.signers.len())
+        .map(|i| match (at, timestamps.get(i).and_then(Option::as_ref).filter(|t| t.valid)) {
+            (Some(at), _) => Judged { at, by: "at" },
+            (None, Some(token)) => Judged { at: token.info.gen_time, by: "timestamp" },
+            (None, None) => Judged { at: now, by: "now" },
+        })
         .collect();
-    if at.is_none() {
-        for (i, when) in proven.iter().enumerate() {
-            let Some(when) = when else { continue };
-            let again = cms::verify(
-                &signature,
-                content.as_deref(),
-                &VerifyOptions { anchors: anchors.certificates.clone(), at: Some(*when) },
-            )?;
-            if let (Some(slot), Some(judged)) = (report.signers.get_mut(i), again.signers.into_iter().nth(i)) {
-                *slot = judged;
-            }
+    for (i, when) in judged.iter().enumerate() {
+        if when.by != "timestamp" {
+            continue;
+        }
+        let again = cms::verify(
+            &signature,
+            content.as_deref(),
+            &VerifyOptions { anchors: anchors.certificates.clone(), at: Some(when.at) },
+        )?;
+        if let (Some(slot), Some(judged)) = (report.signers.get_mut(i), again.signers.into_iter().nth(i)) {
+            *slot = judged;
         }
     }
+    // The issuer may be a trusted root or travel inside the signature.
+    let mut candidates = anchors.certificates.clone();
+    candidates.extend(imzo_pki::cms_tools::certificates(&signature).unwrap_or_default());
+    let status = StatusCheck { candidates: &candidates, crls: &crls, skip: args.no_revocation_check };
     let revocations: Vec<Revocation> = report
         .signers
         .iter()
-        .enumerate()
-        .map(|(i, signer)| {
-            let when = at.or(proven.get(i).copied().flatten());
-            signer_revocation(signer, &anchors.certificates, when)
-        })
+        .zip(&judged)
+        .map(|(signer, when)| signer_revocation(signer, &status, when.at))
         .collect();
     let revoked_problems: Vec<VerifyProblem> = revocations
         .iter()
-        .filter(|r| r.is_negative())
-        .map(|r| VerifyProblem { code: "revoked".into(), message: r.describe() })
+        .filter_map(|r| {
+            if r.is_negative() {
+                Some(VerifyProblem { code: "revoked".into(), message: r.describe() })
+            } else if r.is_indeterminate() {
+                Some(VerifyProblem { code: "revocation_unavailable".into(), message: r.describe() })
+            } else {
+                None
+            }
+        })
         .collect();
     let valid = report.all_valid() && revoked_problems.is_empty();
     let mut problems: Vec<&VerifyProblem> = report
@@ -249,8 +302,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             .signers
             .iter()
             .zip(&revocations)
+            .zip(&judged)
             .enumerate()
-            .map(|(i, (signer, revocation))| signer_json(signer, revocation, timestamps.get(i).and_then(Option::as_ref)))
+            .map(|(i, ((signer, revocation), when))| {
+                signer_json(signer, revocation, timestamps.get(i).and_then(Option::as_ref), *when)
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
         println!(
             "{}",
@@ -263,7 +319,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     } else {
         let verdict = overall_verdict(valid, definite, &problems);
-        print_human(&report.signers, &revocations, &timestamps, &anchors.source, verdict)?;
+        print_human(&report.signers, &revocations, &timestamps, &judged, &anchors.source, verdict)?;
     }
     if valid {
         return Ok(ExitCode::SUCCESS);
@@ -271,16 +327,38 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(if definite { 1 } else { 2 }))
 }
 
-/// The status of a signer's certificate at the time judged (`--at`, else the claimed
-/// signing time, else now), checked only when the signature and chain hold.
-fn signer_revocation(signer: &SignerReport, anchors: &[imzo_pki::Certificate], at: Option<OffsetDateTime>) -> Revocation {
+/// Where a signer's status may come from.
+struct StatusCheck<'a> {
+    /// Certificates that may be the signer's issuer (roots, and those in the signature).
+    candidates: &'a [imzo_pki::Certificate],
+    /// CRL files given with --crl: used instead of asking online.
+    crls: &'a [Vec<u8>],
+    /// --no-revocation-check.
+    skip: bool,
+}
+
+/// The status of a signer's certificate at `at` (the judged time), checked only when the
+/// signature and chain hold.
+fn signer_revocation(signer: &SignerReport, check: &StatusCheck<'_>, at: OffsetDateTime) -> Revocation {
     let Some(cert) = signer.certificate.as_ref().filter(|_| signer.errors.is_empty()) else {
         return Revocation::not_checked();
     };
-    let when = at.or(signer.signing_time).unwrap_or_else(OffsetDateTime::now_utc);
-    match super::revocation::find_issuer(cert, anchors) {
-        Some(issuer) => super::revocation::check_online(cert, &issuer, when),
-        None if imzo_pki::ocsp::status_urls(cert).is_ok_and(|u| u.ocsp.is_empty() && u.crl.is_empty()) => Revocation::not_checked(),
-        None => Revocation::unavailable("the issuer's certificate was not found (not trusted here, no caIssuers URL answered)".into()),
+    if check.skip {
+        return Revocation::skipped("--no-revocation-check was given");
+    }
+    let issuer = super::revocation::find_issuer(cert, check.candidates, at);
+    match issuer {
+        Some(issuer) if !check.crls.is_empty() => super::revocation::check_crl_files(cert, &issuer, check.crls, at)
+            .unwrap_or_else(|e| Revocation::unavailable(format!("{e:#}"))),
+        Some(issuer) => super::revocation::check_online(cert, &issuer, at),
+        None if check.crls.is_empty()
+            && imzo_pki::ocsp::status_urls(cert).is_ok_and(|u| u.ocsp.is_empty() && u.crl.is_empty()) =>
+        {
+            Revocation::not_checked()
+        }
+        None => Revocation::unavailable(
+            "the issuer's certificate was not found (not trusted here, not in the signature, no caIssuers URL answered)"
+                .into(),
+        ),
     }
 }

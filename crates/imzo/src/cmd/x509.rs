@@ -32,6 +32,10 @@ pub(crate) struct VerifyArgs {
     /// Check at this time (RFC 3339) instead of now.
     #[arg(long, value_name = "RFC3339")]
     pub(crate) at: Option<String>,
+    /// Do not check revocation at all (e.g. offline). Without it, a status that cannot
+    /// be learnt makes the verdict "cannot judge" (exit 2).
+    #[arg(long, conflicts_with = "crl")]
+    pub(crate) no_revocation_check: bool,
     /// Maximum number of intermediates between the leaf and the root.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub(crate) max_depth: usize,
@@ -74,6 +78,9 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     // Revocation: the CRLs given, or else what the certificate publishes (OCSP, then CRL).
     let revocation = match (&result, crls.is_empty()) {
         (Ok(chain), _) if chain.len() < 2 => None,
+        (Ok(_), _) if args.no_revocation_check => {
+            Some(super::revocation::Revocation::skipped("--no-revocation-check was given"))
+        }
         (Ok(chain), false) => Some(super::revocation::check_crl_files(&leaf, &chain[1], &crls, at)?),
         (Ok(chain), true) => Some(super::revocation::check_online(&leaf, &chain[1], at)),
         (Err(_), _) => None,
@@ -82,6 +89,22 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         || json!({ "status": "not_checked", "source": serde_json::Value::Null }),
         super::revocation::Revocation::json,
     );
+    if let (Ok(_), Some(r)) = (&result, &revocation)
+        && r.is_indeterminate()
+    {
+        if args.json {
+            let error = json!({ "code": "revocation_unavailable", "message": r.describe() });
+            println!(
+                "{}",
+                json!({ "valid": false, "errors": [error], "subject": leaf_info.subject,
+                    "checked_at": super::verify::rfc3339(at), "chain": [], "revocation": revocation_json })
+            );
+        } else {
+            println!("Certificate {}: cannot judge: {}", leaf_info.subject, r.describe());
+            println!("  Retry when the CA's OCSP or CRL service answers, give --crl FILE, or accept the risk with --no-revocation-check.");
+        }
+        return Ok(ExitCode::from(2));
+    }
     let result = match (result, &revocation) {
         (Ok(_), Some(r)) if r.is_negative() => Err(Negative::Revoked(r.describe())),
         (Ok(chain), _) => Ok(chain),

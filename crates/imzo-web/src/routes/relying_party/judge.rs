@@ -1,6 +1,10 @@
 //! Judging every signer of a SignedData the way E-IMZO's server reports it: signature,
-//! certificate now and at the signing time, revocation through our OCSP responder, and
-//! the signature time-stamp.
+//! certificate, revocation through our OCSP responder, and the signature time-stamp.
+//!
+//! The signingTime attribute is written by the signer's own clock: it is reported, as a
+//! claim, but never decides anything. Validity and revocation are judged now, unless a
+//! valid RFC 3161 signature time-stamp (CAdES-T) proves an earlier time — then at its
+//! genTime. A claimed time in the future or before the certificate began is -5.
 
 use crate::router::Shared;
 use base64::Engine as _;
@@ -24,8 +28,8 @@ pub(crate) const BAD_CERTIFICATE: i64 = -11;
 /// The certificate was not valid at the signing time.
 pub(crate) const NOT_VALID_AT_SIGNING: i64 = -12;
 
-/// Largest clock difference tolerated for a signing time in the future.
-const CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
+/// Largest clock difference tolerated between a claimed signing time and our clock.
+pub(crate) const CLOCK_SKEW: time::Duration = imzo_pki::cms::SIGNING_TIME_SKEW;
 
 /// `YYYY.MM.DD HH:mm:ss` in Asia/Tashkent (UTC+5, no daylight saving).
 pub(crate) fn tashkent(at: OffsetDateTime) -> String {
@@ -138,6 +142,17 @@ pub(crate) struct Judged {
     pub(crate) json: Value,
     /// The signer's certificate.
     pub(crate) certificate: Option<Certificate>,
+    /// The signing time the signer claims (its own clock).
+    pub(crate) claimed_signing_time: Option<OffsetDateTime>,
+}
+
+/// Whether signature time-stamps may prove an earlier time to judge at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JudgeAt {
+    /// Documents: at a valid time-stamp's genTime, else now.
+    ProvenOrNow,
+    /// Logins: always now (the challenge was issued just now anyway).
+    Now,
 }
 
 /// Judges every signer of `cms_der` (detached content in `content` when given).
@@ -145,23 +160,26 @@ pub(crate) async fn signers(
     ctx: &Shared,
     cms_der: &[u8],
     content: Option<&[u8]>,
+    judge_at: JudgeAt,
 ) -> Result<(Vec<u8>, Vec<Judged>), imzo_pki::PkiError> {
     let anchors = vec![ctx.registration.ca().root.clone()];
     let now = OffsetDateTime::now_utc();
-    let claimed = cms::verify(cms_der, content, &VerifyOptions { anchors: anchors.clone(), at: None })?;
     let today = cms::verify(cms_der, content, &VerifyOptions { anchors: anchors.clone(), at: Some(now) })?;
     let values = tsp::signature_values(cms_der)?;
     let tokens = tsp::signature_timestamps(cms_der)?;
     let digests = imzo_pki::cms_tools::message_digests(cms_der)?;
-    let pool: Vec<Certificate> = claimed.signers.iter().filter_map(|s| s.certificate.clone()).chain(imzo_pki::cms_tools::certificates(cms_der)?).chain(anchors.iter().cloned()).collect();
-    let mut judged = Vec::with_capacity(claimed.signers.len());
-    for (i, signer) in claimed.signers.iter().enumerate() {
+    let pool: Vec<Certificate> = today.signers.iter().filter_map(|s| s.certificate.clone()).chain(imzo_pki::cms_tools::certificates(cms_der)?).chain(anchors.iter().cloned()).collect();
+    let mut judged = Vec::with_capacity(today.signers.len());
+    for (i, signer) in today.signers.iter().enumerate() {
         let token_report = tokens
             .get(i)
             .and_then(|t| t.first())
             .zip(values.get(i))
             .and_then(|(token, value)| tsp::verify_token(token, Some(value), &anchors).ok());
-        let proven = token_report.as_ref().filter(|t| t.valid).map(|t| t.info.gen_time);
+        let proven = token_report
+            .as_ref()
+            .filter(|t| t.valid && judge_at == JudgeAt::ProvenOrNow)
+            .map(|t| t.info.gen_time);
         let at_signing = match proven {
             Some(when) => cms::verify(cms_der, content, &VerifyOptions { anchors: anchors.clone(), at: Some(when) })?
                 .signers
@@ -188,12 +206,12 @@ pub(crate) async fn signers(
             .await,
         );
     }
-    Ok((claimed.content, judged))
+    Ok((today.content, judged))
 }
 
 /// What is known about one signer beyond its claimed-time report.
 struct Evidence<'a> {
-    /// Verification at the proven (time-stamp) or claimed signing time.
+    /// Verification at the proven (time-stamp) time, else now.
     at_signing: Option<&'a SignerReport>,
     /// Verification now.
     now_report: Option<&'a SignerReport>,
@@ -216,41 +234,41 @@ async fn judge_one(
 ) -> Judged {
     let Evidence { at_signing, now_report, token, proven, signature_value, digest } = evidence;
     let certificate = signer.certificate.clone();
-    let signing_time = proven.or(signer.signing_time);
+    // The moment judged: what a time-stamp proves, else now — never the claimed time.
+    let judged_at = proven.unwrap_or(now);
     let valid_at_signing = at_signing.is_some_and(|s| s.chain_valid && s.errors.iter().all(|e| e.code != "key_usage"));
     let verified_now = now_report.is_some_and(|s| s.chain_valid);
     let (status_now, ocsp_der) = match &certificate {
         Some(cert) => revocation(ctx, cert).await,
         None => (None, None),
     };
-    let revoked_before_signing = match (&status_now, signing_time) {
-        (Some(CertStatus::Revoked { at, .. }), Some(when)) => *at <= when,
-        (Some(CertStatus::Revoked { .. }), None) => true,
-        _ => false,
-    };
+    // Revoked or on hold at the moment judged. A hold counts: it is not valid now.
+    let revoked_when_judged = matches!(&status_now, Some(CertStatus::Revoked { at, .. }) if *at <= judged_at);
     let revoked_info = match &status_now {
         Some(CertStatus::Good) => json!({ "status": "good" }),
         Some(CertStatus::Revoked { at, reason }) => json!({
-            "status": "revoked",
+            "status": if *reason == Some(imzo_pki::crl::RevocationReason::CertificateHold) { "on_hold" } else { "revoked" },
             "revocationTime": tashkent(*at),
             "reason": reason.map(|r| r.name()),
         }),
         Some(CertStatus::Unknown) => json!({ "status": "unknown" }),
         None => json!({ "status": "not_checked" }),
     };
-    let future_signing_time = signer.signing_time.is_some_and(|t| t > now + CLOCK_SKEW);
+    // In the future, or before the certificate began: the signer's clock is wrong.
+    let bad_signing_time = signer.errors.iter().any(|e| e.code == "bad_signing_time");
     let errors: Vec<String> = signer.errors.iter().map(|e| format!("{}: {}", e.code, e.message)).collect();
     let status = if !signer.signature_valid {
         BAD_SIGNATURE
     } else if let Some(t) = token.filter(|t| !t.valid) {
         timestamp_status(t)
-    } else if future_signing_time {
+    } else if bad_signing_time {
         BAD_SIGNING_TIME
-    } else if revoked_before_signing {
+    } else if revoked_when_judged {
         BAD_CERTIFICATE
     } else if !valid_at_signing {
-        let expired = at_signing.is_some_and(|s| s.errors.iter().any(|e| e.code == "expired"));
-        if expired { NOT_VALID_AT_SIGNING } else { BAD_CERTIFICATE }
+        // "Not valid at the signing time" only where a time-stamp proves that time.
+        let out_of_period = at_signing.is_some_and(|s| s.errors.iter().any(|e| matches!(e.code.as_str(), "expired" | "not_yet_valid")));
+        if out_of_period && proven.is_some() { NOT_VALID_AT_SIGNING } else { BAD_CERTIFICATE }
     } else if !matches!(status_now, Some(CertStatus::Good) | Some(CertStatus::Revoked { .. })) {
         STATUS_UNKNOWN
     } else {
@@ -264,6 +282,10 @@ async fn judge_one(
             "subjectKeyIdentifier": i.subject_key_id.map(hex::encode),
         })),
         "signingTime": signer.signing_time.map(tashkent),
+        // The signer's clock wrote signingTime: a claim. What was judged, and when:
+        "signingTimeSource": signer.signing_time.map(|_| "claimed"),
+        "judgedAt": tashkent(judged_at),
+        "judgedBy": if proven.is_some() { "timestamp" } else { "now" },
         "signature": signature_value.map(hex::encode),
         "digest": digest.map(hex::encode),
         "certificate": certificate.as_ref().map(|c| chain_of(c, pool).iter().map(certificate_json).collect::<Vec<_>>()).unwrap_or_default(),
@@ -284,6 +306,6 @@ async fn judge_one(
         "exception": if errors.is_empty() { Value::Null } else { Value::String(errors.join("; ")) },
         "status": status,
     });
-    Judged { status, json, certificate }
+    Judged { status, json, certificate, claimed_signing_time: signer.signing_time }
 }
 
