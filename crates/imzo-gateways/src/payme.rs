@@ -7,7 +7,7 @@ mod links;
 #[cfg(test)]
 mod tests;
 
-pub use handler::{MAX_FUTURE_SKEW_MS, REASON_TIMEOUT, TRANSACTION_TIMEOUT_MS, handle, handle_at};
+pub use handler::{MAX_FUTURE_SKEW_MS, REASON_TIMEOUT, TRANSACTION_TIMEOUT_MS, handle, handle_at, not_post_reply};
 pub use links::{ACCOUNT_FIELD, basic_auth_header, checkout_url};
 
 use std::future::Future;

@@ -36,6 +36,8 @@ pub struct RaConfig {
     pub starts_per_address_per_hour: i64,
     /// Applications that may be started with one PINFL per day (5).
     pub starts_per_pinfl_per_day: i64,
+    /// Challenges and captchas of each kind one client address may ask for per minute (30).
+    pub challenges_per_minute: i64,
 }
 
 impl fmt::Debug for RaConfig {
@@ -49,6 +51,7 @@ impl fmt::Debug for RaConfig {
             .field("lookups_per_minute", &self.lookups_per_minute)
             .field("starts_per_address_per_hour", &self.starts_per_address_per_hour)
             .field("starts_per_pinfl_per_day", &self.starts_per_pinfl_per_day)
+            .field("challenges_per_minute", &self.challenges_per_minute)
             .finish_non_exhaustive()
     }
 }
@@ -69,6 +72,7 @@ impl RaConfig {
             trusted_proxies: Vec::new(),
             starts_per_address_per_hour: 10,
             starts_per_pinfl_per_day: 5,
+            challenges_per_minute: 30,
         }
     }
 
@@ -83,6 +87,13 @@ impl RaConfig {
     /// The same delivering SMS through `gateway`.
     pub fn with_sms_gateway(mut self, gateway: Gateway) -> Self {
         self.sms_gateway = Arc::new(gateway);
+        self
+    }
+
+    /// The same allowing `n` challenges (and, separately, `n` captchas) per client address
+    /// per minute.
+    pub fn with_challenges_per_minute(mut self, n: i64) -> Self {
+        self.challenges_per_minute = n;
         self
     }
 

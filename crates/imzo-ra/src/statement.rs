@@ -90,6 +90,9 @@ pub struct Statement {
     pub totals: BTreeMap<String, ProviderTotal>,
     /// What does not reconcile.
     pub discrepancies: Vec<Discrepancy>,
+    /// Payments made in the payment sandbox in the period: no provider's money, so they
+    /// are neither lines nor totals; they still count as the payment of their application.
+    pub sandbox_payments: u64,
 }
 
 const PAID_STATES: [&str; 3] = ["paid", "approved", "issued"];
@@ -112,7 +115,12 @@ pub async fn statement(store: &Store, from_ms: i64, to_ms: i64) -> Result<Statem
     let mut lines = Vec::with_capacity(rows.len());
     let mut totals: BTreeMap<String, ProviderTotal> = BTreeMap::new();
     let mut discrepancies = Vec::new();
+    let mut sandbox_payments = 0;
     for p in rows {
+        if p.provider == crate::SANDBOX_PROVIDER {
+            sandbox_payments += 1;
+            continue;
+        }
         let app = applications::by_id(store.pool(), p.application_id).await?;
         let (state, fee) = app.map(|a| (a.state, a.fee_tiyin)).unwrap_or_default();
         let total = totals.entry(p.provider.clone()).or_default();
@@ -152,5 +160,5 @@ pub async fn statement(store: &Store, from_ms: i64, to_ms: i64) -> Result<Statem
     for (application, state) in payments::paid_without_payment(store.pool(), from_ms, to_ms).await? {
         discrepancies.push(Discrepancy::PaidWithoutPayment { application, state });
     }
-    Ok(Statement { from_ms, to_ms, lines, totals, discrepancies })
+    Ok(Statement { from_ms, to_ms, lines, totals, discrepancies, sandbox_payments })
 }

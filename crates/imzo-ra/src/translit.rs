@@ -35,9 +35,20 @@ pub fn uz_latin_to_cyrillic(text: &str) -> String {
         let word: String = chars[start..i].iter().collect();
         let letters: Vec<char> = word.chars().filter(|c| c.is_alphabetic()).collect();
         let acronym = letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase());
-        if acronym
-            || technical(before)
-            || (technical(after) && after != Some(':') && after != Some('.'))
+        // "2–7-raqamlari", "5-son": an Uzbek suffix on a number is a word, not a code.
+        let number_suffix = before == Some('-')
+            && start >= 2
+            && chars[start - 2].is_ascii_digit()
+            && letters.iter().all(|c| c.is_lowercase());
+        if is_date_pattern(&letters) {
+            // KKOOYY, YYYY-OO-KK: kun, oy, yil, written as the reader's alphabet does.
+            out.extend(letters.iter().map(|c| match c {
+                'K' => 'К',
+                'O' => 'О',
+                _ => 'Й',
+            }));
+        } else if !number_suffix
+            && (acronym || technical(before) || (technical(after) && after != Some(':') && after != Some('.')))
         {
             out.push_str(&word);
         } else {
@@ -45,6 +56,14 @@ pub fn uz_latin_to_cyrillic(text: &str) -> String {
         }
     }
     out
+}
+
+/// A date pattern in Uzbek letters (K kun, O oy, Y yil), as in `KKOOYY` or `YYYY-OO-KK`:
+/// two or more capitals, only those three, runs of one letter (so `OK` is not one).
+fn is_date_pattern(letters: &[char]) -> bool {
+    letters.len() >= 2
+        && letters.iter().all(|c| matches!(c, 'K' | 'O' | 'Y'))
+        && letters.chunk_by(|a, b| a == b).all(|run| run.len() >= 2)
 }
 
 fn is_letter(c: char) -> bool {
@@ -173,6 +192,17 @@ mod tests {
             t("Ariza holati (awaiting_payment) bu amalga ruxsat bermaydi."),
             "Ариза ҳолати (awaiting_payment) бу амалга рухсат бермайди."
         );
+    }
+
+    #[test]
+    fn number_suffixes_and_date_patterns() {
+        assert_eq!(
+            t("JShShIRning 2–7-raqamlari haqiqiy tug'ilgan sanani (KKOOYY) bildirishi kerak."),
+            "ЖШШИРнинг 2–7-рақамлари ҳақиқий туғилган санани (ККООЙЙ) билдириши керак."
+        );
+        assert_eq!(t("Tug'ilgan sana YYYY-OO-KK ko'rinishida bo'lishi kerak."), "Туғилган сана ЙЙЙЙ-ОО-КК кўринишида бўлиши керак.");
+        // Codes stay as written.
+        assert_eq!(t("image/x-png, utf-8, OK, PDF-1.4"), "image/x-png, utf-8, OK, PDF-1.4");
     }
 
     proptest! {

@@ -8,6 +8,9 @@ use std::io::Cursor;
 pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024 * 1024;
 /// Largest accepted image: 40 megapixels.
 pub const MAX_PIXELS: u64 = 40_000_000;
+/// Smallest accepted image side, in pixels: below it a face or a passport page cannot
+/// be made out.
+pub const MIN_IMAGE_SIDE: u32 = 200;
 
 /// A document that passed the checks.
 #[derive(Debug, Clone)]
@@ -202,6 +205,38 @@ fn check_image(field: &str, bytes: &[u8], format: image::ImageFormat) -> Result<
     if u64::from(w) * u64::from(h) > MAX_PIXELS {
         return Err(too_big());
     }
+    if w < MIN_IMAGE_SIDE || h < MIN_IMAGE_SIDE {
+        let min = MIN_IMAGE_SIDE;
+        return Err(bad(
+            field,
+            "image_too_small",
+            &format!("Rasm juda kichik ({w}×{h} piksel): kamida {min}×{min} piksel bo'lishi kerak."),
+            &format!("Изображение слишком маленькое ({w}×{h} пикселей): нужно не меньше {min}×{min} пикселей."),
+            &format!("The image is too small ({w}×{h} pixels): it must be at least {min}×{min} pixels."),
+        ));
+    }
+    if format == image::ImageFormat::Jpeg {
+        // `image` fills a scan that ends early with grey and calls it a picture; the
+        // decoder's strict mode refuses it, so a truncated upload is not accepted.
+        let options = zune_core::options::DecoderOptions::default()
+            .set_strict_mode(true)
+            .set_max_width(40_000)
+            .set_max_height(40_000);
+        if !jpeg_ends(bytes) {
+            return Err(corrupt(field));
+        }
+        let mut decoder = zune_jpeg::JpegDecoder::new_with_options(zune_core::bytestream::ZCursor::new(bytes), options);
+        return match decoder.decode() {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::debug!(error = %e, "JPEG refused");
+                Err(corrupt(field))
+            }
+        };
+    }
+    if !png_complete(bytes) {
+        return Err(corrupt(field));
+    }
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
     reader.limits(limits);
     match reader.decode() {
@@ -209,6 +244,38 @@ fn check_image(field: &str, bytes: &[u8], format: image::ImageFormat) -> Result<
         Err(image::ImageError::Limits(_)) => Err(too_big()),
         Err(_) => Err(corrupt(field)),
     }
+}
+
+/// Whether a JPEG's last scan is followed by the end-of-image marker (`FF D9`). Inside
+/// entropy-coded data a 0xFF byte is always followed by 0x00 or a restart marker, so a
+/// marker after the last start-of-scan (`FF DA`) is real; an embedded thumbnail's
+/// markers come before the main scan and do not count.
+fn jpeg_ends(bytes: &[u8]) -> bool {
+    match (rfind(bytes, &[0xFF, 0xD9]), rfind(bytes, &[0xFF, 0xDA])) {
+        (Some(eoi), Some(sos)) => eoi > sos,
+        _ => false,
+    }
+}
+
+/// Whether a PNG's chunks (length, type, data, CRC) follow one another to the `IEND`
+/// chunk inside the file (PNG §5.3): the decoder stops after the image data and would
+/// not notice a file cut off after it. Bytes after `IEND` are tolerated.
+fn png_complete(bytes: &[u8]) -> bool {
+    let mut at = 8usize;
+    while let Some(header) = bytes.get(at..at.saturating_add(8)) {
+        let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+        let Some(end) = usize::try_from(len).ok().and_then(|l| at.checked_add(12)?.checked_add(l)) else {
+            return false;
+        };
+        if end > bytes.len() {
+            return false;
+        }
+        if &header[4..8] == b"IEND" {
+            return true;
+        }
+        at = end;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -237,13 +304,47 @@ mod tests {
         pdf
     }
 
+    pub(crate) fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x ^ y) % 256) as u8]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+        out.into_inner()
+    }
+
     #[test]
     fn accepts_real_documents_by_content() {
         assert_eq!(check("passport", &up(hand_pdf())).unwrap().media_type, "application/pdf");
-        assert_eq!(check("selfie", &up(png(20, 10))).unwrap().media_type, "image/png");
-        let mut jpeg = Cursor::new(Vec::new());
-        image::RgbImage::new(16, 16).write_to(&mut jpeg, image::ImageFormat::Jpeg).unwrap();
-        assert_eq!(check("selfie", &up(jpeg.into_inner())).unwrap().media_type, "image/jpeg");
+        assert_eq!(check("selfie", &up(png(240, 200))).unwrap().media_type, "image/png");
+        assert_eq!(check("selfie", &up(jpeg(200, 320))).unwrap().media_type, "image/jpeg");
+        // Bytes after IEND (some tools leave them) do not matter.
+        let mut padded = png(200, 200);
+        padded.extend_from_slice(b"\0\0trailer");
+        assert_eq!(check("selfie", &up(padded)).unwrap().media_type, "image/png");
+    }
+
+    #[test]
+    fn refuses_tiny_images() {
+        for (bytes, w, h) in [(png(4, 4), 4, 4), (png(640, 199), 640, 199), (jpeg(150, 400), 150, 400)] {
+            let e = check("selfie", &up(bytes)).unwrap_err();
+            assert_eq!((e.code, e.field.as_deref()), ("image_too_small", Some("selfie")));
+            assert!(e.message.en.contains(&format!("{w}×{h}")) && e.message.en.contains("200×200"), "{}", e.message.en);
+        }
+    }
+
+    #[test]
+    fn refuses_truncated_images() {
+        let whole = jpeg(320, 240);
+        // Cut inside the scan, and just before the end-of-image marker.
+        for cut in [whole.len() / 2, whole.len() * 9 / 10, whole.len() - 2] {
+            let r = check("selfie", &up(whole[..cut].to_vec())).map(|_| ()).map_err(|e| e.code);
+            assert_eq!(r, Err("corrupt_document"), "JPEG cut at {cut} of {}", whole.len());
+        }
+        let whole = png(320, 240);
+        // Cut after the image data: only IEND is missing.
+        for cut in [whole.len() / 2, whole.len() - 12, whole.len() - 1] {
+            let e = check("selfie", &up(whole[..cut].to_vec())).unwrap_err();
+            assert_eq!(e.code, "corrupt_document", "PNG cut at {cut} of {}", whole.len());
+        }
     }
 
     #[test]
@@ -251,7 +352,7 @@ mod tests {
         assert_eq!(check("selfie", &up(vec![])).unwrap_err().code, "empty_document");
         assert_eq!(check("selfie", &up(b"GIF89a....".to_vec())).unwrap_err().code, "unsupported_document");
         assert_eq!(check("selfie", &up(b"%PDF-1.4 no end".to_vec())).unwrap_err().code, "corrupt_document");
-        let mut truncated = png(64, 64);
+        let mut truncated = png(256, 256);
         truncated.truncate(truncated.len() / 2);
         assert_eq!(check("selfie", &up(truncated)).unwrap_err().code, "corrupt_document");
         let mut big = b"%PDF-".to_vec();

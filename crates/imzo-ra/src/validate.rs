@@ -3,6 +3,7 @@
 
 use crate::RaError;
 use time::{Date, Month};
+use unicode_normalization::UnicodeNormalization as _;
 
 /// PINFL weights for d1…d13 (identifiers.md).
 const PINFL_WEIGHTS: [u32; 13] = [7, 3, 1, 7, 3, 1, 7, 3, 1, 7, 3, 1, 7];
@@ -160,9 +161,12 @@ fn is_name_letter(c: char) -> bool {
 }
 
 /// Checks a personal name: letters, apostrophes, hyphens and spaces, 1–64 characters,
-/// starting with a letter. Returns it trimmed with inner spaces collapsed.
+/// starting with a letter. Returns it in Unicode NFC (a name typed on a system that
+/// decomposes letters, as «й» = «и» + breve, is the same name), trimmed, inner spaces
+/// collapsed.
 pub fn person_name(field: &str, input: &str) -> Result<String, RaError> {
-    let name = input.split_whitespace().collect::<Vec<_>>().join(" ");
+    let composed: String = input.nfc().collect();
+    let name = composed.split_whitespace().collect::<Vec<_>>().join(" ");
     let count = name.chars().count();
     if count == 0 {
         return Err(RaError::invalid(
@@ -196,9 +200,10 @@ pub fn person_name(field: &str, input: &str) -> Result<String, RaError> {
 }
 
 /// Checks a free-text field (region, district, company name, title): 1–`max` characters,
-/// no control characters. Returns it trimmed.
+/// no control characters. Returns it trimmed, in Unicode NFC.
 pub fn text(field: &str, input: &str, max: usize) -> Result<String, RaError> {
-    let value = input.trim();
+    let composed: String = input.nfc().collect();
+    let value = composed.trim();
     if value.is_empty() {
         return Err(RaError::invalid(
             field,
@@ -421,6 +426,20 @@ mod tests {
     }
 
     #[test]
+    fn pinfl_and_birth_date_messages_are_wholly_cyrillic_in_uz_cyrl() {
+        let errors = [
+            pinfl("30000000000000").unwrap_err(),
+            birth_date("28.08.1981", time::macros::date!(1981 - 08 - 28)).unwrap_err(),
+            birth_date_plausible(time::macros::date!(2999 - 01 - 01), time::macros::date!(2026 - 01 - 01)).unwrap_err(),
+        ];
+        for e in errors {
+            let cyrl = e.message.uz_cyrl();
+            // Only the field's acronyms in other scripts are allowed: none here.
+            assert!(!cyrl.chars().any(|c| c.is_ascii_alphabetic()), "{} -> {cyrl}", e.message.uz);
+        }
+    }
+
+    #[test]
     fn names_and_passports() {
         assert_eq!(person_name("surname", "  G\u{02BB}ulomov ").unwrap(), "G\u{02BB}ulomov");
         assert!(person_name("surname", "Ўғилой-Қизи").is_ok());
@@ -430,6 +449,13 @@ mod tests {
         assert!(person_name("surname", "R2D2").is_err());
         assert!(person_name("surname", "李").is_err());
         assert!(person_name("surname", &"a".repeat(65)).is_err());
+        // Decomposed (NFD) Cyrillic and Latin letters are the same names, stored composed.
+        let nfd = "\u{0418}\u{0306}\u{0443}\u{0306}\u{043B}\u{0434}\u{043E}\u{0448}\u{0435}\u{0432}";
+        assert_eq!(person_name("surname", nfd).unwrap(), "Йўлдошев");
+        assert_eq!(person_name("given_name", "Jose\u{0301}").unwrap(), "Jos\u{00E9}");
+        assert_eq!(text("district", "Yunusobod \u{0438}\u{0306}", 64).unwrap(), "Yunusobod й");
+        // A lone combining mark is still no letter.
+        assert_eq!(person_name("surname", "\u{0306}abc").unwrap_err().code, "invalid_name");
         assert_eq!(passport("aa 1234567").unwrap(), "AA1234567");
         assert!(passport("A11234567").is_err());
         assert!(passport("AA123456").is_err());

@@ -190,11 +190,25 @@ async fn a_certified_key_is_never_certified_again(db: Db) {
     let Some(env) = env(db).await else { return };
     let ra = &env.ra;
     let (number, fee, holder) = submitted(&env, "+998 94 700 00 01", "holder").await;
-    // A second application with the same key, submitted before the first is issued.
+    // A second application with the same key, before the first is issued: refused at
+    // submission, naming the field and the application that holds the key.
     let twin_draft = ra.start(individual("+998 94 700 00 02")).await.unwrap();
     ra.verify_phone(&twin_draft.draft_id, &last_code(ra, "998947000002").await).await.unwrap();
     let (passport, selfie) = documents();
-    let twin = ra.submit(&twin_draft.draft_id, &holder.csr_der(), passport, selfie).await.unwrap();
+    let e = ra.submit(&twin_draft.draft_id, &holder.csr_der(), passport.clone(), selfie.clone()).await.unwrap_err();
+    assert_eq!((e.kind, e.code, e.field.as_deref()), (ErrorKind::BadInput, "key_in_other_application", Some("csr")));
+    assert!(e.message.en.contains(&number) && e.message.uz.contains(&number), "{:?}", e.message);
+    // A twin from before that check existed: submitted with its own key, then carrying
+    // the holder's key as such rows do.
+    let twin_key = Applicant::new(env.dir.path(), "twin");
+    let twin = ra.submit(&twin_draft.draft_id, &twin_key.csr_der(), passport, selfie).await.unwrap();
+    let holder_key = imzo_pki::csr::parse_and_verify(&holder.csr_der()).unwrap().public_key_der;
+    sqlx::query("UPDATE applications SET public_key_der = $1 WHERE number = $2")
+        .bind(holder_key)
+        .bind(&twin.number)
+        .execute(env.store.pool())
+        .await
+        .unwrap();
 
     pay_and_approve(&env, &number, fee, "f405e3bab097f420a62ced01").await;
     let ch = ra.new_challenge(&number).await.unwrap();

@@ -134,7 +134,7 @@ impl ApiError {
 
     /// 413: an upload part or the whole body is over its limit.
     pub(crate) fn too_large(field: Option<&str>, limit_bytes: usize) -> Self {
-        let mb = limit_bytes as f64 / (1024.0 * 1024.0);
+        let [size_uz, size_ru, size_en] = size_text(limit_bytes);
         let what_en = field.map_or_else(|| "The request".to_owned(), |f| format!("'{f}'"));
         let what_uz = field.map_or_else(|| "So'rov".to_owned(), |f| format!("«{f}»"));
         let what_ru = field.map_or_else(|| "Запрос".to_owned(), |f| format!("«{f}»"));
@@ -143,9 +143,9 @@ impl ApiError {
             "too_large",
             field,
             text(
-                &format!("{what_uz} {mb:.0} MB dan katta bo'lmasligi kerak"),
-                &format!("{what_ru}: не более {mb:.0} МБ"),
-                &format!("{what_en} must not exceed {mb:.0} MB"),
+                &format!("{what_uz} {size_uz} dan katta bo'lmasligi kerak"),
+                &format!("{what_ru}: не более {size_ru}"),
+                &format!("{what_en} must not exceed {size_en}"),
             ),
         )
     }
@@ -287,4 +287,29 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// A size limit as people read it, in uz, ru and en: whole megabytes or kilobytes where
+/// they divide evenly, one decimal otherwise, bytes below a kilobyte (64 KB, never "0 MB").
+pub(crate) fn size_text(bytes: usize) -> [String; 3] {
+    const KB: usize = 1024;
+    const MB: usize = 1024 * 1024;
+    let (amount, unit) = if bytes >= MB {
+        (scaled(bytes, MB), ["MB", "МБ", "MB"])
+    } else if bytes >= KB {
+        (scaled(bytes, KB), ["KB", "КБ", "KB"])
+    } else {
+        (bytes.to_string(), ["bayt", "байт", "bytes"])
+    };
+    // Russian writes the decimal comma.
+    [format!("{amount} {}", unit[0]), format!("{} {}", amount.replace('.', ","), unit[1]), format!("{amount} {}", unit[2])]
+}
+
+/// `bytes / unit` with at most one decimal, none when it divides evenly.
+fn scaled(bytes: usize, unit: usize) -> String {
+    if bytes.is_multiple_of(unit) {
+        return (bytes / unit).to_string();
+    }
+    let tenths = (bytes * 10 + unit / 2) / unit;
+    format!("{}.{}", tenths / 10, tenths % 10)
 }

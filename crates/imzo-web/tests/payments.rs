@@ -323,6 +323,8 @@ async fn paynet_steps(s: Site) {
     let fields = json!({"application": number});
     let reply = s.paynet_as("wrong", "GetInformation", json!({"fields": fields})).await;
     assert_eq!(reply["error"]["code"], 412, "{reply}");
+    // Russian, Uzbek and English, in that order, in Paynet's one message string.
+    assert_eq!(reply["error"]["message"], "Неверный логин / Login yoki parol noto'g'ri / Wrong login or password", "{reply}");
     let info = s.paynet("GetInformation", json!({"fields": fields})).await;
     assert_eq!(info["result"]["fields"]["amount"], fee, "{info}");
     let time = paynet::timestamp(imzo_store::time_ms::now_ms());
@@ -330,6 +332,7 @@ async fn paynet_steps(s: Site) {
         .paynet("PerformTransaction", json!({"serviceId": 1, "transactionId": 77001, "amount": fee - 1, "time": time, "fields": fields}))
         .await;
     assert_eq!(bad["error"]["code"], 413, "{bad}");
+    assert!(bad["error"]["message"].as_str().unwrap().contains("Noto'g'ri summa"), "{bad}");
     let perform = json!({"serviceId": 1, "transactionId": 77002, "amount": fee, "time": time, "fields": fields});
     let first = s.paynet("PerformTransaction", perform.clone()).await;
     let again = s.paynet("PerformTransaction", perform).await;

@@ -179,6 +179,8 @@ fn walk(database: Option<&str>) {
         .arg("--password-file")
         .arg(&password_file));
     assert!(status.contains("approved"), "{status}");
+    // The key file as it was before confirming: used below as if the answer had been lost.
+    let placeholder = std::fs::read(&pfx).unwrap();
     let confirmed = ok(imzo()
         .args(["enroll", "confirm", &number, "--server", &server.base])
         .arg("--pfx")
@@ -186,6 +188,17 @@ fn walk(database: Option<&str>) {
         .arg("--password-file")
         .arg(&password_file));
     assert!(confirmed.contains("Serial:") && confirmed.contains("32808810170066"), "{confirmed}");
+    // The answer to confirm was lost (the key file still holds the placeholder): confirming
+    // again with the same key fetches the issued certificate and installs it.
+    let serial_line = |out: &str| out.lines().find(|l| l.contains("Serial:")).unwrap_or_default().to_string();
+    std::fs::write(&pfx, &placeholder).unwrap();
+    let again = ok(imzo()
+        .args(["enroll", "confirm", &number, "--server", &server.base])
+        .arg("--pfx")
+        .arg(&pfx)
+        .arg("--password-file")
+        .arg(&password_file));
+    assert_eq!(serial_line(&again), serial_line(&confirmed), "the same certificate, not a second one:\n{again}");
 
     // The .pfx is now the permanent key file: OpenSSL opens it, its certificate chains.
     let pass_arg = format!("file:{}", password_file.display());

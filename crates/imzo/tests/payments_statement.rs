@@ -26,7 +26,9 @@ fn plant(url: &str) {
         pool.execute(sqlx::AssertSqlSafe(format!("INSERT INTO centres (id, name, ca_id, created_at_ms) VALUES ('rc1', 'Centre', 'rc1', {now})")))
             .await
             .unwrap();
-        for (id, number, state) in [(1, "100000000017", "paid"), (2, "100000000025", "approved"), (3, "100000000033", "cancelled")] {
+        for (id, number, state) in
+            [(1, "100000000017", "paid"), (2, "100000000025", "approved"), (3, "100000000033", "cancelled"), (4, "100000000041", "paid")]
+        {
             pool.execute(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO applications (id, centre_id, draft_id, number, state, applicant_type, pinfl, surname, given_name, \
                  birth_date, region, passport, phone, fee_tiyin, created_at_ms, updated_at_ms) VALUES ({id}, 'rc1', 'd{id}', \
@@ -36,7 +38,8 @@ fn plant(url: &str) {
             .await
             .unwrap();
         }
-        for (app, provider, txn) in [(1, "payme", "5e730e8e0b852a417aa49ceb"), (3, "click", "1003")] {
+        // Application 4 was paid in the payment sandbox: no provider's money.
+        for (app, provider, txn) in [(1, "payme", "5e730e8e0b852a417aa49ceb"), (3, "click", "1003"), (4, "sandbox", "5e730e8e0b852a417aa49cec")] {
             pool.execute(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO payments (application_id, provider, provider_txn_id, amount_tiyin, state, provider_time_ms, \
                  create_time_ms, perform_time_ms, cancel_time_ms) VALUES ({app}, '{provider}', '{txn}', 1890000, 2, {now}, {now}, {now}, 0)"
@@ -70,11 +73,17 @@ fn statement_flags_what_does_not_reconcile() {
     assert!(stdout.contains("application 100000000025 is approved but has no performed payment"), "{stdout}");
     assert!(stdout.contains("for application 100000000033, which is cancelled"), "{stdout}");
     assert!(!stdout.contains("100000000017 is"), "the paid application with its payment reconciles: {stdout}");
+    // The sandbox's payment is neither a line nor a total, and its application is not
+    // flagged as paid without a payment.
+    assert!(!stdout.contains("sandbox:") && !stdout.contains("100000000041"), "{stdout}");
+    assert!(stdout.contains("(1 sandbox payment(s) left out"), "{stdout}");
 
     let out = statement(&["--json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["discrepancies"].as_array().unwrap().len(), 2, "{json}");
     assert_eq!(json["totals"]["payme"]["paid_tiyin"], 1_890_000);
+    assert!(json["totals"].get("sandbox").is_none(), "{json}");
+    assert_eq!(json["sandbox_payments"], 1);
 
     let mut cmd = imzo();
     cmd.args(["payments", "statement", "--from", "2026-02-30", "--to", "2026-03-01", "--database", &url]);

@@ -27,6 +27,17 @@ impl RpcError {
         })
     }
 
+    /// −32300: the request was not a POST (Payme's protocol answers every method this way).
+    pub(crate) fn not_post(method: &str) -> Self {
+        RpcError::new(
+            -32300,
+            &format!("Метод запроса должен быть POST, а не {method}"),
+            &format!("So'rov usuli POST bo'lishi kerak, {method} emas"),
+            &format!("The request method must be POST, not {method}"),
+            Value::String(method.to_owned()),
+        )
+    }
+
     /// −32700: the body is not JSON.
     pub(crate) fn parse_error() -> Self {
         RpcError::new(

@@ -55,6 +55,12 @@ pub async fn handle_at<L: Ledger>(ledger: &L, auth_header: Option<&str>, body: &
     }
 }
 
+/// The reply to a call that was not a POST (HTTP `method` given): −32300, id null, as
+/// the Merchant API requires; the web layer still answers it with HTTP 200.
+pub fn not_post_reply(method: &str) -> Value {
+    reply_error(Value::Null, &RpcError::not_post(method))
+}
+
 fn reply_error(id: Value, error: &RpcError) -> Value {
     json!({"error": error.to_json(), "id": id})
 }
@@ -125,7 +131,14 @@ async fn create<L: Ledger>(ledger: &L, params: &Params, now_ms: i64) -> Result<V
     let transaction = match ledger.get(id).await {
         Ok(existing) => {
             // A repeat of a create we already answered: same answer, unless the
-            // transaction has moved on or outlived Payme's window since.
+            // transaction has moved on or outlived Payme's window since, or the repeat
+            // names another amount or account (then it is not the same transaction).
+            if existing.amount_tiyin != amount {
+                return Err(RpcError::wrong_amount());
+            }
+            if existing.application != application {
+                return Err(RpcError::account_not_found());
+            }
             if existing.state != 1 {
                 return Err(RpcError::not_allowed());
             }

@@ -548,3 +548,28 @@ mod properties {
         }
     }
 }
+
+#[tokio::test]
+async fn repeated_create_with_another_amount_is_wrong_amount() {
+    let p = Payme::new();
+    let params = json!({"id": TX1, "time": T0, "amount": FEE, "account": {"application": APP}});
+    let created = p.call("CreateTransaction", params).await;
+    assert_eq!(created["result"]["state"], 1, "{created}");
+    // Same id, another amount: not the stored success but −31001.
+    let reply = p
+        .call("CreateTransaction", json!({"id": TX1, "time": T0, "amount": FEE + 100, "account": {"application": APP}}))
+        .await;
+    assert_eq!(error_code(&reply), -31001, "{reply}");
+    assert_error_shape(&reply);
+    // The stored transaction is untouched; the right amount still gets the stored answer.
+    let again = p.call("CreateTransaction", json!({"id": TX1, "time": T0, "amount": FEE, "account": {"application": APP}})).await;
+    assert_eq!(strip_id(&again), strip_id(&created));
+}
+
+#[test]
+fn not_post_is_32300_with_a_null_id() {
+    let reply = super::not_post_reply("GET");
+    assert_eq!(error_code(&reply), -32300);
+    assert_eq!(reply["id"], Value::Null);
+    assert_error_shape(&reply);
+}

@@ -16,7 +16,8 @@ const MAX_ID_LEN: usize = 64;
 
 type Params = Map<String, Value>;
 
-/// A Paynet error: code and message (Paynet's messages are Russian; ours add English).
+/// A Paynet error: code and message. Paynet reads a single string, Russian first as its
+/// own messages are; ours add Uzbek and English after it: `ru / uz / en`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct RpcError {
     code: i64,
@@ -24,38 +25,76 @@ struct RpcError {
 }
 
 impl RpcError {
-    fn new(code: i64, message: impl Into<String>) -> Self {
-        RpcError { code, message: message.into() }
+    fn new(code: i64, ru: &str, uz: &str, en: &str) -> Self {
+        RpcError { code, message: format!("{ru} / {uz} / {en}") }
     }
     fn parse() -> Self {
-        RpcError::new(-32700, "Ошибка разбора JSON / Parse error")
+        RpcError::new(-32700, "Ошибка разбора JSON", "JSON tahlil qilishda xato", "Parse error")
     }
     fn method(method: &str) -> Self {
-        RpcError::new(-32601, format!("Метод не найден / Method not found: {method}"))
+        RpcError::new(
+            -32601,
+            &format!("Метод не найден: {method}"),
+            &format!("Metod topilmadi: {method}"),
+            &format!("Method not found: {method}"),
+        )
     }
     fn missing(field: &str) -> Self {
-        RpcError::new(411, format!("Не заданы один или несколько обязательных параметров / Missing or bad parameter: {field}"))
+        RpcError::new(
+            411,
+            &format!("Не заданы один или несколько обязательных параметров: {field}"),
+            &format!("Bir yoki bir nechta majburiy parametr berilmagan yoki noto'g'ri: {field}"),
+            &format!("Missing or bad parameter: {field}"),
+        )
+    }
+    fn invalid_request(field: &str) -> Self {
+        RpcError::new(
+            -32600,
+            &format!("Неверный запрос: {field}"),
+            &format!("Noto'g'ri so'rov: {field}"),
+            &format!("Invalid Request: {field}"),
+        )
     }
     fn login() -> Self {
-        RpcError::new(412, "Неверный логин / Wrong login or password")
+        RpcError::new(412, "Неверный логин", "Login yoki parol noto'g'ri", "Wrong login or password")
     }
     fn date(field: &str) -> Self {
-        RpcError::new(414, format!("Неверный формат даты и времени / Bad date and time: {field}"))
+        RpcError::new(
+            414,
+            &format!("Неверный формат даты и времени: {field}"),
+            &format!("Sana va vaqt formati noto'g'ri: {field}"),
+            &format!("Bad date and time: {field}"),
+        )
     }
 }
 
 impl From<Refusal> for RpcError {
     fn from(refusal: Refusal) -> Self {
         match refusal {
-            Refusal::WrongAmount => RpcError::new(413, "Неверная сумма / Wrong amount"),
-            Refusal::NoApplication => RpcError::new(302, "Клиент не найден / No such application"),
-            Refusal::AlreadyExists => RpcError::new(201, "Транзакция уже существует / Already paid or transaction exists"),
-            Refusal::NotPayable => RpcError::new(304, "Услуга недоступна / The application is not awaiting payment"),
-            Refusal::NotFound => RpcError::new(203, "Транзакция не найдена / Transaction not found"),
-            Refusal::CannotCancel => RpcError::new(77, "Отмена невозможна: услуга оказана / Cannot cancel: service delivered"),
+            Refusal::WrongAmount => RpcError::new(413, "Неверная сумма", "Noto'g'ri summa", "Wrong amount"),
+            Refusal::NoApplication => RpcError::new(302, "Клиент не найден", "Ariza topilmadi", "No such application"),
+            Refusal::AlreadyExists => RpcError::new(
+                201,
+                "Транзакция уже существует",
+                "Tranzaksiya allaqachon mavjud yoki ariza to'langan",
+                "Already paid or transaction exists",
+            ),
+            Refusal::NotPayable => RpcError::new(
+                304,
+                "Услуга недоступна",
+                "Ariza to'lovni kutmayapti",
+                "The application is not awaiting payment",
+            ),
+            Refusal::NotFound => RpcError::new(203, "Транзакция не найдена", "Tranzaksiya topilmadi", "Transaction not found"),
+            Refusal::CannotCancel => RpcError::new(
+                77,
+                "Отмена невозможна: услуга оказана",
+                "Bekor qilib bo'lmaydi: xizmat ko'rsatilgan",
+                "Cannot cancel: service delivered",
+            ),
             Refusal::System(e) => {
                 tracing::error!(error = %e, "Paynet ledger failed");
-                RpcError::new(102, "Системная ошибка / System error")
+                RpcError::new(102, "Системная ошибка", "Tizim xatosi", "System error")
             }
         }
     }
@@ -103,12 +142,12 @@ async fn process<L: Ledger>(
     request: &Value,
 ) -> Result<Value, RpcError> {
     authorize(ledger, settings, auth_header).await?;
-    let method = request.get("method").and_then(Value::as_str).ok_or_else(|| RpcError::new(-32600, "Invalid Request: method"))?;
+    let method = request.get("method").and_then(Value::as_str).ok_or_else(|| RpcError::invalid_request("method"))?;
     let empty = Params::new();
     let params = match request.get("params") {
         Some(Value::Object(params)) => params,
         None | Some(Value::Null) => &empty,
-        Some(_) => return Err(RpcError::new(-32600, "Invalid Request: params")),
+        Some(_) => return Err(RpcError::invalid_request("params")),
     };
     tracing::debug!(method, "Paynet call");
     match method {

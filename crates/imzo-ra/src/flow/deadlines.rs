@@ -27,6 +27,7 @@ async fn expire_one(ra: &Registration, id: i64, from: State, event: Event, why: 
     let Some(row) = applications::by_id(&mut *tx, id).await? else {
         return Ok(false);
     };
+    let ra = &ra.at(&row.centre_id)?;
     if event == Event::PaymentTimeout {
         // A created but unperformed payment must not be performable after the cancellation.
         if let Some(p) = payments::active_for_application(&mut *tx, id).await?
@@ -86,9 +87,13 @@ pub(crate) async fn run_due_jobs(ra: &Registration) -> Result<usize, RaError> {
             done += 1;
         }
     }
-    // Used-up and expired challenges and captchas are kept a day for inspection, then dropped.
-    challenges::purge_expired(ra.store.pool(), now - DAY_MS).await?;
-    // Rate-limit windows matter for a minute; an hour's are kept for inspection.
+    // Expired challenges and captchas can never be answered: dropped at the next run, so
+    // rows written by requests (limited per client address) do not pile up. Used ones
+    // live until they expire too (a few minutes); what they did is in the audit log.
+    // Their expiry is set by the system clock, so it judges them (not the workflow's).
+    challenges::purge_expired(ra.store.pool(), imzo_store::time_ms::now_ms()).await?;
+    // A rate-limit window counts until its own end (a minute, an hour, a Tashkent day);
+    // it is kept an hour longer for inspection, then dropped.
     imzo_store::rate_limits::purge(ra.store.pool(), now - 3600 * 1000).await?;
     Ok(done)
 }

@@ -5,7 +5,7 @@
 use crate::{RaError, Registration};
 use imzo_store::{
     Tx,
-    cas,
+    applications, cas,
     certificates::{self, cert_spki_sha256, spki_sha256},
 };
 
@@ -48,8 +48,8 @@ pub(crate) async fn refuse_certified_key(
             return Err(key_in_use());
         }
     }
-    // The centre's own chain as configured (it may predate the database rows).
-    for cert in ra.ca.chain() {
+    // The centres' own chains as configured (they may predate the database rows).
+    for cert in ra.centres.iter().flat_map(|ca| ca.chain()) {
         if let Ok(der) = imzo_pki::cert::to_der(&cert)
             && cert_spki_sha256(&der).as_deref() == Some(hash.as_str())
         {
@@ -57,4 +57,31 @@ pub(crate) async fn refuse_certified_key(
         }
     }
     Ok(())
+}
+
+/// Refuses `public_key_der` if another application that is not finished (cancelled,
+/// rejected, expired, abandoned) already holds it: the second would be paid and reviewed
+/// only to fail at confirmation. The request was signed with the key, so whoever sends
+/// it holds the key and may learn which application has it.
+pub(crate) async fn refuse_key_in_open_application(
+    tx: &mut Tx<'_>,
+    public_key_der: &[u8],
+    application_id: i64,
+) -> Result<(), RaError> {
+    let Some(number) = applications::unfinished_with_key(&mut **tx, public_key_der, application_id).await? else {
+        return Ok(());
+    };
+    Err(RaError::invalid(
+        "csr",
+        "key_in_other_application",
+        &format!(
+            "Bu kalit {number} raqamli boshqa arizada turibdi. O'sha arizani yakunlang yoki bekor qiling, yoki yangi kalit juftini yaratib yangi so'rov yuboring."
+        ),
+        &format!(
+            "Этот ключ уже указан в другом заявлении № {number}. Завершите или отмените то заявление либо создайте новую ключевую пару и отправьте новый запрос."
+        ),
+        &format!(
+            "This key is already in another application, number {number}. Finish or cancel that application, or create a new key pair and send a new request."
+        ),
+    ))
 }

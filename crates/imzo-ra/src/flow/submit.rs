@@ -46,6 +46,7 @@ pub(crate) async fn submit(
     selfie: Upload,
 ) -> Result<Submitted, RaError> {
     let draft = applications::by_draft(ra.store.pool(), draft_id).await?.ok_or_else(RaError::no_application)?;
+    let ra = &ra.at(&draft.centre_id)?;
     let from = State::PhoneVerified;
     if draft.state != from.as_str() {
         return Err(RaError::wrong_state(&draft.state));
@@ -68,6 +69,7 @@ pub(crate) async fn submit(
 
     let mut tx = ra.store.begin().await?;
     super::key_reuse::refuse_certified_key(ra, &mut tx, &info.public_key_der).await?;
+    super::key_reuse::refuse_key_in_open_application(&mut tx, &info.public_key_der, draft.id).await?;
     let mut number = None;
     for _ in 0..8 {
         let candidate = number::new_number().map_err(random_failed)?;

@@ -19,6 +19,12 @@ pub(crate) async fn payme(State(ctx): State<Shared>, headers: HeaderMap, body: B
     Json(ctx.payme.call(authorization(&headers), body).await)
 }
 
+/// Any other method at `/pay/payme`: HTTP 200 with JSON-RPC −32300, as Payme's protocol
+/// requires (never our 405 shape: Payme reads only JSON-RPC).
+pub(crate) async fn payme_not_post(method: axum::http::Method) -> Json<Value> {
+    Json(imzo_gateways::payme::not_post_reply(method.as_str()))
+}
+
 /// The form's pairs; malformed pairs match no field, so Click gets −8 for them.
 pub(crate) fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).into_owned().collect()

@@ -8,7 +8,6 @@ use crate::extract::ApiJson;
 use crate::money::{fee_sum_display, url_component};
 use crate::router::Shared;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
@@ -251,7 +250,7 @@ async fn run_click(ctx: &Shared, application: &str, amount: i64) -> Result<Outco
         // The form travels encoded, as Click posts it, and is read by the endpoint's parser.
         let body = click::encode_form(&pairs);
         let form = super::pay::form_pairs(body.as_bytes());
-        async move { click::handle(&ctx.registration, Some(settings), action, &form).await }
+        async move { click::handle(&ctx.registration.sandbox_books(), Some(settings), action, &form).await }
     };
     let mut steps = Vec::new();
     let first = click_call(click::Action::Prepare, None).await;
@@ -287,6 +286,8 @@ async fn run_click(ctx: &Shared, application: &str, amount: i64) -> Result<Outco
 async fn run_paynet(ctx: &Shared, application: &str, amount: i64) -> Result<Outcome, ApiError> {
     use imzo_gateways::paynet::Ledger as _;
     let settings = ctx.paynet.as_ref().ok_or_else(|| not_configured("Paynet"))?;
+    // The sandbox's books: its payments are recorded as provider `sandbox`.
+    let books = ctx.registration.sandbox_books();
     let stored = ctx
         .registration
         .paynet_password()
@@ -310,7 +311,7 @@ async fn run_paynet(ctx: &Shared, application: &str, amount: i64) -> Result<Outc
     let mut consistent = true;
     for (rpc_id, (method, params)) in calls.into_iter().enumerate() {
         let body = json!({"jsonrpc": "2.0", "id": rpc_id + 1, "method": method, "params": params}).to_string();
-        let reply = paynet::handle(&ctx.registration, Some(settings), Some(&auth), body.as_bytes()).await;
+        let reply = paynet::handle(&books, Some(settings), Some(&auth), body.as_bytes()).await;
         let failed = reply.get("error").is_some();
         steps.push(Step { method, repeat: false, reply: reply.clone() });
         if failed {
@@ -318,7 +319,7 @@ async fn run_paynet(ctx: &Shared, application: &str, amount: i64) -> Result<Outc
         }
         if method == "PerformTransaction" {
             paid = true;
-            let again = paynet::handle(&ctx.registration, Some(settings), Some(&auth), body.as_bytes()).await;
+            let again = paynet::handle(&books, Some(settings), Some(&auth), body.as_bytes()).await;
             consistent &= again == reply;
             steps.push(Step { method, repeat: true, reply: again });
         }
@@ -333,9 +334,11 @@ async fn run_paynet(ctx: &Shared, application: &str, amount: i64) -> Result<Outc
     })
 }
 
+/// One Payme call through the Merchant API's own code, on the sandbox's books (its
+/// payments are recorded as provider `sandbox`, never as Payme's).
 async fn call(ctx: &Shared, auth: &str, rpc_id: usize, method: &str, params: Value) -> Value {
     let body = json!({"jsonrpc": "2.0", "id": rpc_id + 1, "method": method, "params": params}).to_string();
-    ctx.payme.call(Some(auth.to_owned()), Bytes::from(body)).await
+    imzo_gateways::payme::handle(&ctx.registration.sandbox_books(), Some(auth), body.as_bytes()).await
 }
 
 /// `POST /api/v1/dev/sandbox/pay` `{application, amount}` (amount in tiyin).

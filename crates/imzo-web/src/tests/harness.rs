@@ -25,6 +25,8 @@ pub(crate) struct Harness {
     pub(crate) app: Router,
     pub(crate) root_der: Vec<u8>,
     pub(crate) dir: TempDir,
+    /// The workflow behind the router (its store, for looking at the books).
+    pub(crate) registration: Registration,
 }
 
 pub(crate) fn openssl(dir: &Path, args: &[&str]) {
@@ -75,7 +77,7 @@ pub(crate) async fn harness(dev_outbox: bool, payme_sandbox: bool) -> Harness {
     let registration = Registration::new(store, centre, config);
     let app = router(AppState {
         registration: registration.clone(),
-        payme: registration,
+        payme: registration.clone(),
         ca_certificates: vec![("root".to_owned(), root_der.clone())],
         dev_outbox,
         payme_sandbox,
@@ -91,7 +93,7 @@ pub(crate) async fn harness(dev_outbox: bool, payme_sandbox: bool) -> Harness {
             merchant_id: Some("4521".to_owned()),
         }),
     });
-    Harness { app, root_der, dir }
+    Harness { app, root_der, dir, registration }
 }
 
 impl Harness {

@@ -40,6 +40,19 @@ async fn payme_auth_failures_are_200_with_32504() {
     assert_payme_error(&reply, -32700);
 }
 
+#[tokio::test]
+async fn payme_other_methods_are_200_with_32300() {
+    let h = harness(false, false).await;
+    for method in ["GET", "PUT", "DELETE"] {
+        let request = Request::builder().method(method).uri("/pay/payme").body(Body::empty()).unwrap();
+        let response = h.send(request).await;
+        assert_eq!(response.status(), StatusCode::OK, "{method}: Payme always gets 200");
+        let reply = body_json(response).await;
+        assert_payme_error(&reply, -32300);
+        assert_eq!(reply["id"], Value::Null, "{reply}");
+    }
+}
+
 /// A minimal valid PDF with a correct cross-reference table.
 fn minimal_pdf() -> Vec<u8> {
     let objects = [
@@ -62,8 +75,9 @@ fn minimal_pdf() -> Vec<u8> {
     pdf
 }
 
+/// A small PNG that is still a usable document image (200 × 200 at least).
 fn small_png() -> Vec<u8> {
-    let image = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, 128]));
+    let image = image::RgbImage::from_fn(240, 200, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, 128]));
     let mut png = std::io::Cursor::new(Vec::new());
     image.write_to(&mut png, image::ImageFormat::Png).unwrap();
     png.into_inner()
@@ -142,11 +156,19 @@ async fn submit_then_pay_in_the_sandbox_through_the_real_protocol() {
     assert_eq!(outcome["repeats_consistent"], true, "{outcome}");
     assert_eq!(outcome["steps"][2]["repeat"], true);
 
-    // Payme's own view of that transaction, through the merchant endpoint.
+    // The sandbox's payment is in the books as the sandbox's, not Payme's: Payme's own
+    // endpoint does not know it, and a statement of Payme's transactions leaves it out.
     let check = json!({"id": 1, "method": "CheckTransaction", "params": {"id": outcome["payme_id"]}}).to_string();
     let reply = payme(&h, Some(&basic_auth_header(PAYME_KEY)), &check).await;
-    assert_eq!(reply["result"]["state"], 2, "{reply}");
-    assert_eq!(reply["result"]["transaction"], outcome["steps"][3]["reply"]["result"]["transaction"]);
+    assert_eq!(reply["error"]["code"], -31003, "{reply}");
+    let statement = json!({"id": 2, "method": "GetStatement", "params": {"from": 0, "to": i64::MAX / 2}}).to_string();
+    let reply = payme(&h, Some(&basic_auth_header(PAYME_KEY)), &statement).await;
+    assert_eq!(reply["result"]["transactions"], json!([]), "{reply}");
+    let providers: Vec<(String, i64)> = sqlx::query_as("SELECT provider, state FROM payments")
+        .fetch_all(h.registration.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(providers, [("sandbox".to_owned(), 2)]);
 
     // Paid: the form path refuses a second payment and says why, in both languages.
     let form = format!("application={number}&amount=1890000");
@@ -195,4 +217,17 @@ async fn submit_then_pay_in_the_sandbox_through_the_real_protocol() {
     let (status, body) = h.json("POST", "/api/v1/dev/sandbox/pay", &json!({"application": "123456789012"}).to_string()).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     error_of(&body);
+}
+
+#[tokio::test]
+async fn without_the_sandbox_no_answer_advertises_it() {
+    // The outbox on (the test reads its code there), the sandbox off.
+    let h = harness(true, false).await;
+    let submitted = submit_over_http(&h, "998901234568", "holder").await;
+    let pay = &submitted["pay"];
+    assert!(pay["payme"].is_string(), "{submitted}");
+    assert!(pay.get("sandbox").is_none() && pay.get("sandbox_providers").is_none(), "{submitted}");
+    assert!(!submitted.to_string().contains("/sandbox/"), "{submitted}");
+    let response = h.send(Request::get(format!("/sandbox/pay/{}", submitted["number"].as_str().unwrap())).body(Body::empty()).unwrap()).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }

@@ -100,3 +100,27 @@ async fn an_oversized_request_part_is_refused() {
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(error_of(&body_json(response).await).1.as_deref(), Some("csr"));
 }
+
+#[tokio::test]
+async fn an_oversized_csr_names_its_real_limit() {
+    let h = harness(false, false).await;
+    let csr = vec![b'A'; 70 * 1024];
+    let body = multipart(&[("csr", None, "text/plain", &csr)]);
+    let response = h.send(submit_request("draft", Body::from(body))).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body = body_json(response).await;
+    assert_eq!(error_of(&body), ("too_large".to_owned(), Some("csr".to_owned())));
+    let message = &body["error"]["message"];
+    assert_eq!(message["en"], "'csr' must not exceed 64 KB", "{body}");
+    assert_eq!(message["ru"], "«csr»: не более 64 КБ", "{body}");
+    assert!(message["uz"].as_str().unwrap().contains("64 KB"), "{body}");
+}
+
+#[test]
+fn sizes_read_as_people_write_them() {
+    use crate::error::size_text;
+    assert_eq!(size_text(64 * 1024), ["64 KB", "64 КБ", "64 KB"]);
+    assert_eq!(size_text(5 * 1024 * 1024), ["5 MB", "5 МБ", "5 MB"]);
+    assert_eq!(size_text(1024 * 1024 + 512 * 1024), ["1.5 MB", "1,5 МБ", "1.5 MB"]);
+    assert_eq!(size_text(512), ["512 bayt", "512 байт", "512 bytes"]);
+}

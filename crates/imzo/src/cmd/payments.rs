@@ -122,6 +122,12 @@ fn render(s: &Statement, from: &str, to: &str) -> String {
             ));
         }
     }
+    if s.sandbox_payments > 0 {
+        out.push_str(&format!(
+            "({} sandbox payment(s) left out: test payments, no provider's money)\n",
+            s.sandbox_payments
+        ));
+    }
     if s.discrepancies.is_empty() {
         out.push_str("\nReconciled: every payment matches a paid application and every paid application a payment.\n");
     } else {

@@ -1,0 +1,59 @@
+//! The portal's pages and assets through the router: language by `Accept-Language`,
+//! `?lang=` (which sets the cookie) and the cookie; assets with their media types.
+
+use super::harness::{body_bytes, harness};
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+
+async fn get(h: &super::harness::Harness, uri: &str, headers: &[(header::HeaderName, &str)]) -> (StatusCode, axum::http::HeaderMap, String) {
+    let mut request = Request::get(uri);
+    for (name, value) in headers {
+        request = request.header(name, *value);
+    }
+    let response = h.send(request.body(Body::empty()).unwrap()).await;
+    let (status, headers) = (response.status(), response.headers().clone());
+    (status, headers, String::from_utf8(body_bytes(response).await).unwrap())
+}
+
+#[tokio::test]
+async fn pages_speak_the_language_asked_for() {
+    let h = harness(true, true).await;
+    let (status, headers, body) = get(&h, "/", &[(header::ACCEPT_LANGUAGE, "ru-RU,ru;q=0.9")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert_eq!(headers[header::CONTENT_LANGUAGE], "ru");
+    assert!(body.contains("<html lang=\"ru\"") && body.contains("Получить ключ ЭЦП"), "{body}");
+    assert!(headers.get(header::SET_COOKIE).is_none());
+
+    let (_, headers, body) = get(&h, "/apply?lang=uz-Cyrl", &[(header::ACCEPT_LANGUAGE, "en")]).await;
+    assert_eq!(headers[header::CONTENT_LANGUAGE], "uz-Cyrl");
+    assert!(headers[header::SET_COOKIE].to_str().unwrap().starts_with("imzo_lang=uz-Cyrl;"));
+    assert!(body.contains("Электрон имзо калитини олиш"), "{body}");
+    assert!(headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("frame-ancestors 'none'"));
+
+    let (_, headers, body) = get(&h, "/find", &[(header::ACCEPT_LANGUAGE, "ru"), (header::COOKIE, "imzo_lang=en")]).await;
+    assert_eq!(headers[header::CONTENT_LANGUAGE], "en");
+    assert!(body.contains("Find / confirm application"));
+}
+
+#[tokio::test]
+async fn assets_are_served_from_the_binary() {
+    let h = harness(false, false).await;
+    for (name, media_type) in [
+        ("portal.css", "text/css"),
+        ("portal.js", "text/javascript"),
+        ("apply.js", "text/javascript"),
+        ("find.js", "text/javascript"),
+        ("home.js", "text/javascript"),
+        ("imzo-client.js", "text/javascript"),
+    ] {
+        let (status, headers, body) = get(&h, &format!("/portal/{name}"), &[]).await;
+        assert_eq!(status, StatusCode::OK, "{name}");
+        assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with(media_type), "{name}");
+        assert!(!body.is_empty());
+    }
+    let (status, _, body) = get(&h, "/portal/../Cargo.toml", &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _, _) = get(&h, "/portal/nothing.js", &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
