@@ -94,7 +94,12 @@ const RESPONDER_VALIDITY: time::Duration = time::Duration::days(7);
 pub struct OcspResponder {
     issuers: Vec<Issuer>,
     policy: OcspPolicy,
+    /// The responder key configured to sign every answer (`status.ocsp_key`, e.g. on a
+    /// PKCS#11 token); without one each node makes a key of its own in memory.
+    responder_key: Option<Arc<dyn imzo_pki::RawSigner>>,
     memory: std::sync::RwLock<std::collections::HashMap<(String, &'static str), Remembered>>,
+    /// Answers by request bytes, and the check that they are current.
+    fast: crate::ocsp_memory::Memory,
 }
 
 /// An answer held in memory.
@@ -120,13 +125,20 @@ impl OcspResponder {
             .into_iter()
             .map(|ca| Ok(Issuer { hashes: IssuerHashes::of(&ca.certificate)?, ca, delegated: tokio::sync::Mutex::new(None) }))
             .collect::<Result<Vec<_>, imzo_pki::PkiError>>()?;
-        Ok(OcspResponder { issuers, policy, memory: Default::default() })
+        Ok(OcspResponder { issuers, policy, responder_key: None, memory: Default::default(), fast: Default::default() })
     }
 
     /// A responder for no CA at all (answers `unauthorized` to everything): what a
     /// deployment falls back to when its CA certificate cannot be read.
     pub fn without_cas(policy: OcspPolicy) -> OcspResponder {
-        OcspResponder { issuers: Vec::new(), policy, memory: Default::default() }
+        OcspResponder { issuers: Vec::new(), policy, responder_key: None, memory: Default::default(), fast: Default::default() }
+    }
+
+    /// Signs every answer with `key` (each CA certifies it as its delegated responder)
+    /// instead of a key made in this process's memory.
+    pub fn with_responder_key(mut self, key: Arc<dyn imzo_pki::RawSigner>) -> OcspResponder {
+        self.responder_key = Some(key);
+        self
     }
 
     /// Drops what this node remembers about `serial` (after a status change made here).
@@ -134,6 +146,38 @@ impl OcspResponder {
         if let Ok(mut memory) = self.memory.write() {
             memory.retain(|(serial, _), _| serial != serial_hex);
         }
+        self.fast.forget(serial_hex);
+    }
+
+    /// The answer held in memory for exactly these request bytes (a nonce-less request
+    /// answered before), if it is still current: the hot path, which neither parses the
+    /// request nor copies the answer nor asks the database (but for one small query a
+    /// `memory_ttl` that drops everything when any status changed).
+    pub async fn respond_cached(&self, store: &Store, request_der: &[u8]) -> Option<crate::ocsp_memory::CachedAnswer> {
+        if self.policy.memory_ttl.is_zero() {
+            return None;
+        }
+        if self.fast.changed_elsewhere(store, ms(self.policy.memory_ttl)).await {
+            self.clear_memory();
+        }
+        self.fast.get(request_der)
+    }
+
+    fn clear_memory(&self) {
+        if let Ok(mut memory) = self.memory.write() {
+            memory.clear();
+        }
+        self.fast.clear();
+    }
+
+    /// How long an answer may stay in memory: until it is to be refreshed (the
+    /// status-change check bounds how long a change goes unseen).
+    fn hold_until(&self, next_update: OffsetDateTime) -> Option<std::time::Instant> {
+        if self.policy.memory_ttl.is_zero() {
+            return None;
+        }
+        let left = Duration::try_from((next_update - OffsetDateTime::now_utc()) - self.policy.refresh_before).ok()?;
+        Some(std::time::Instant::now() + left)
     }
 
     fn recall(&self, serial_hex: &str, hash: CertIdHash) -> Option<OcspAnswer> {
@@ -145,16 +189,11 @@ impl OcspResponder {
     fn remember(&self, serial_hex: &str, hash: CertIdHash, answer: &OcspAnswer) {
         let Some(next_update) = answer.next_update else { return };
         // Never past the point where the answer itself must be refreshed.
-        let left = (next_update - OffsetDateTime::now_utc()) - self.policy.refresh_before;
-        let ttl = match Duration::try_from(left) {
-            Ok(left) => left.min(self.policy.memory_ttl),
-            Err(_) => return,
-        };
+        let Some(until) = self.hold_until(next_update) else { return };
         if let Ok(mut memory) = self.memory.write() {
             if memory.len() >= MEMORY_LIMIT {
                 memory.clear();
             }
-            let until = std::time::Instant::now() + ttl;
             memory.insert((serial_hex.to_string(), hash.name()), Remembered { answer: answer.clone(), until });
         }
     }
@@ -179,7 +218,17 @@ impl OcspResponder {
             }
         };
         match self.answer(store, &request).await {
-            Ok(answer) => answer,
+            Ok(answer) => {
+                // Held by its request's bytes for the hot path ([`Self::respond_cached`]).
+                if let ([id], None, Some(this_update), Some(next_update)) =
+                    (request.cert_ids.as_slice(), &request.nonce, answer.this_update, answer.next_update)
+                    && let Some(until) = self.hold_until(next_update)
+                {
+                    let cached = crate::ocsp_memory::cached(&answer.der, this_update, next_update);
+                    self.fast.put(request_der, &id.serial_hex, cached, until);
+                }
+                answer
+            }
             Err(StatusError::Forbidden { .. }) => OcspAnswer::uncacheable(ocsp::error_response(ResponseStatus::Unauthorized)),
             Err(e) => {
                 tracing::warn!(error = %e, "OCSP request could not be answered");
@@ -189,6 +238,9 @@ impl OcspResponder {
     }
 
     async fn answer(&self, store: &Store, request: &ocsp::OcspRequest) -> Result<OcspAnswer, StatusError> {
+        if !self.policy.memory_ttl.is_zero() && self.fast.changed_elsewhere(store, ms(self.policy.memory_ttl)).await {
+            self.clear_memory();
+        }
         let use_cache = request.cert_ids.len() == 1 && (request.nonce.is_none() || self.policy.ignore_nonce);
         if use_cache {
             let id = &request.cert_ids[0];
@@ -293,7 +345,10 @@ impl OcspResponder {
             imzo_pki::SignatureAlgorithm::OzDst1092 => imzo_keys::KeyAlgorithm::OzDst1092A,
             _ => imzo_keys::KeyAlgorithm::EcdsaP256,
         };
-        let key: Arc<dyn imzo_pki::RawSigner> = Arc::new(imzo_keys::SoftwareKey::generate_with(algorithm)?);
+        let key: Arc<dyn imzo_pki::RawSigner> = match &self.responder_key {
+            Some(configured) => Arc::clone(configured),
+            None => Arc::new(imzo_keys::SoftwareKey::generate_with(algorithm)?),
+        };
         let mut tx = store.begin().await?;
         let certificate = issue_responder(&mut tx, &issuer.ca, key.public_key_der()).await?;
         tx.commit().await.map_err(imzo_store::StoreError::from)?;

@@ -109,33 +109,79 @@ enum Requester {
 
 /// Verifies a signed revocation request for a certificate of `ca`, and applies it.
 pub async fn apply(store: &Store, ca: &CentreCa, signed: &[u8]) -> Result<StatusView, StatusError> {
-    let options = imzo_pki::cms::VerifyOptions { anchors: vec![ca.root.clone()], at: None };
+    apply_in(store, &[ca], signed).await
+}
+
+/// [`apply`] for a deployment of several centres: the certificate's own centre (one of
+/// `cas`, which share a root) judges the request and records it. A certificate the root
+/// issued (an authorised person's) may be revoked or held by its holder only; the
+/// authorised body changes the others (`imzo authority`).
+pub async fn apply_in(store: &Store, cas: &[&CentreCa], signed: &[u8]) -> Result<StatusView, StatusError> {
+    let root = cas.first().map(|c| c.root.clone()).ok_or_else(|| StatusError::NotFound("a certification authority".to_string()))?;
+    let options = imzo_pki::cms::VerifyOptions { anchors: vec![root], at: None };
     let report = imzo_pki::cms::verify(signed, None, &options)
-        .map_err(|e| StatusError::bad("malformed_request", format!("the signed revocation request is malformed: {e}")))?;
+        .map_err(|e| {
+            StatusError::bad("malformed_request", format!("the signed revocation request is malformed: {e}")).in_words(
+                Some("cms"),
+                "Imzolangan bekor qilish so'rovi buzilgan: CMS o'qilmadi",
+                "Подписанный запрос на отзыв повреждён: CMS не читается",
+            )
+        })?;
     if report.signers.len() != 1 {
-        return Err(StatusError::bad("malformed_request", "the revocation request must have exactly one signer"));
+        return Err(StatusError::bad("malformed_request", "the revocation request must have exactly one signer").in_words(
+            Some("cms"),
+            "Bekor qilish so'rovida aynan bitta imzo bo'lishi kerak",
+            "Запрос на отзыв должен иметь ровно одну подпись",
+        ));
     }
     let signer = &report.signers[0];
     let cert = signer
         .certificate
         .as_ref()
-        .ok_or_else(|| StatusError::bad("malformed_request", "the signer's certificate must be inside the request"))?;
-    let request: RevocationRequest = serde_json::from_slice(&report.content)
-        .map_err(|e| StatusError::bad("malformed_request", format!("the content is not a revocation request: {e}")))?;
+        .ok_or_else(|| {
+            StatusError::bad("malformed_request", "the signer's certificate must be inside the request").in_words(
+                Some("cms"),
+                "Imzolovchining sertifikati so'rov ichida bo'lishi kerak",
+                "Сертификат подписавшего должен быть внутри запроса",
+            )
+        })?;
+    let request: RevocationRequest = serde_json::from_slice(&report.content).map_err(|e| {
+        StatusError::bad("malformed_request", format!("the content is not a revocation request: {e}")).in_words(
+            Some("cms"),
+            "Imzolangan mazmun bekor qilish so'rovi emas (JSON: challenge_id, challenge_base64, serial, action)",
+            "Подписанное содержимое не является запросом на отзыв (JSON: challenge_id, challenge_base64, serial, action)",
+        )
+    })?;
     let reason = match request.action {
         RevocationAction::Hold => Some(RevocationReason::CertificateHold),
         RevocationAction::Release => None,
         RevocationAction::Revoke => Some(match request.reason.as_deref() {
             None => RevocationReason::Unspecified,
-            Some(text) => RevocationReason::parse(text).map_err(|e| StatusError::bad("invalid_reason", e.to_string()))?,
+            Some(text) => RevocationReason::parse(text).map_err(|e| {
+                StatusError::bad("invalid_reason", format!("'reason' is invalid: {e}")).in_words(
+                    Some("reason"),
+                    "«reason» noto'g'ri: bekor qilish sababi noma'lum (masalan: keyCompromise, superseded, certificateHold)",
+                    "Поле «reason» неверно: неизвестная причина отзыва (например: keyCompromise, superseded, certificateHold)",
+                )
+            })?,
         }),
     };
     let presented = base64::engine::general_purpose::STANDARD
         .decode(request.challenge_base64.trim())
-        .map_err(|_| StatusError::bad("malformed_request", "challenge_base64 is not base64"))?;
+        .map_err(|_| {
+            StatusError::bad("malformed_request", "'challenge_base64' is not base64").in_words(
+                Some("challenge_base64"),
+                "«challenge_base64» base64 ko'rinishida emas",
+                "Поле «challenge_base64» не в кодировке base64",
+            )
+        })?;
     let serial = request.serial.trim().trim_start_matches("0x").to_ascii_lowercase();
     if serial.is_empty() || !serial.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(StatusError::bad("invalid_serial", format!("serial {:?} is not hex", request.serial)));
+        return Err(StatusError::bad("invalid_serial", format!("'serial' {:?} is not a hexadecimal number", request.serial)).in_words(
+            Some("serial"),
+            "«serial» o'n oltilik (hex) son emas",
+            "Поле «serial» не является шестнадцатеричным числом",
+        ));
     }
     let serial = {
         let trimmed = serial.trim_start_matches("00");
@@ -148,7 +194,8 @@ pub async fn apply(store: &Store, ca: &CentreCa, signed: &[u8]) -> Result<Status
     let target = certificates::by_serial(&mut *tx, &serial)
         .await?
         .ok_or_else(|| StatusError::NotFound(format!("certificate {serial}")))?;
-    if target.ca_id != ca.ca_id {
+    let ca = cas.iter().copied().find(|c| c.ca_id == target.ca_id);
+    if ca.is_none() && target.ca_id != crate::bootstrap::ROOT_ID {
         return Err(StatusError::NotFound(format!("certificate {serial} of this centre")));
     }
     let holder_signed = signer_serial == serial && signer_der == target.cert_der;
@@ -163,19 +210,43 @@ pub async fn apply(store: &Store, ca: &CentreCa, signed: &[u8]) -> Result<Status
         let digest = hex::encode(sha2::Sha256::digest(&signer_der));
         let operator = cas::lookup_operator_by_cert_sha256(&mut *tx, &digest)
             .await?
-            .ok_or_else(|| StatusError::forbidden("not_authorised", "the request is signed neither by the certificate's holder nor by an operator"))?;
-        if operator.disabled_at_ms.is_some() || operator.centre_id != ca.centre_id {
-            return Err(StatusError::forbidden("not_authorised", "the signer is not an active operator of this centre"));
+            .ok_or_else(|| {
+                StatusError::forbidden("not_authorised", "the request is signed neither by the certificate's holder nor by an operator")
+                    .in_words(
+                        Some("cms"),
+                        "So'rov na sertifikat egasi, na operator tomonidan imzolangan",
+                        "Запрос подписан не владельцем сертификата и не оператором",
+                    )
+            })?;
+        if operator.disabled_at_ms.is_some() || ca.is_none_or(|c| operator.centre_id != c.centre_id) {
+            return Err(StatusError::forbidden("not_authorised", "the signer is not an active operator of this centre").in_words(
+                Some("cms"),
+                "Imzolovchi ushbu markazning faol operatori emas",
+                "Подписавший не является действующим оператором этого центра",
+            ));
         }
         // An operator whose own certificate was revoked has lost the right to act.
         let own = certificates::by_serial(&mut *tx, &signer_serial).await?;
         if own.is_some_and(|c| c.status != "good") {
-            return Err(StatusError::forbidden("not_authorised", "the operator's certificate is revoked or on hold"));
+            return Err(StatusError::forbidden("not_authorised", "the operator's certificate is revoked or on hold").in_words(
+                Some("cms"),
+                "Operatorning sertifikati bekor qilingan yoki to'xtatilgan",
+                "Сертификат оператора отозван или приостановлен",
+            ));
         }
         Requester::Operator(operator.id)
     };
     if matches!(requester, Requester::Holder) && request.action == RevocationAction::Release {
-        return Err(StatusError::forbidden("not_authorised", "only an operator can release a hold"));
+        return Err(StatusError::forbidden("not_authorised", "only an operator can release a hold").in_words(
+            Some("action"),
+            "To'xtatishni faqat operator bekor qila oladi",
+            "Снять приостановку может только оператор",
+        ));
+    }
+    if let (Requester::Holder, Some(reason)) = (&requester, reason)
+        && !holder_may_give(reason)
+    {
+        return Err(holder_reason_refused(reason));
     }
 
     let challenge = challenges::get(&mut *tx, &request.challenge_id).await?.ok_or_else(challenge_invalid)?;
@@ -198,7 +269,7 @@ pub async fn apply(store: &Store, ca: &CentreCa, signed: &[u8]) -> Result<Status
             audit::record(
                 &mut tx,
                 AuditEntry {
-                    centre_id: Some(&ca.centre_id),
+                    centre_id: ca.map(|c| c.centre_id.as_str()),
                     actor: &actor,
                     action,
                     subject: &serial,
@@ -224,7 +295,7 @@ pub async fn apply(store: &Store, ca: &CentreCa, signed: &[u8]) -> Result<Status
             audit::record(
                 &mut tx,
                 AuditEntry {
-                    centre_id: Some(&ca.centre_id),
+                    centre_id: ca.map(|c| c.centre_id.as_str()),
                     actor: &actor,
                     action: "certificate.released",
                     subject: &serial,
@@ -242,11 +313,41 @@ pub async fn apply(store: &Store, ca: &CentreCa, signed: &[u8]) -> Result<Status
 
 fn bad_signature(signer: &imzo_pki::cms::SignerReport) -> StatusError {
     let codes: Vec<&str> = signer.errors.iter().map(|p| p.code.as_str()).collect();
-    StatusError::forbidden("bad_signature", format!("the request's signature is not valid ({})", codes.join(", ")))
+    let codes = codes.join(", ");
+    StatusError::forbidden("bad_signature", format!("the request's signature is not valid ({codes})")).in_words(
+        Some("cms"),
+        format!("So'rovning imzosi haqiqiy emas ({codes})"),
+        format!("Подпись запроса недействительна ({codes})"),
+    )
 }
 
 fn challenge_invalid() -> StatusError {
-    StatusError::forbidden("challenge_invalid", "the challenge is unknown, expired or used already: get a new one")
+    StatusError::forbidden("challenge_invalid", "the challenge is unknown, expired or used already: get a new one").in_words(
+        Some("challenge_id"),
+        "So'rov kodi (challenge) noma'lum, muddati o'tgan yoki allaqachon ishlatilgan: yangisini oling",
+        "Код запроса (challenge) неизвестен, истёк или уже использован: получите новый",
+    )
+}
+
+/// Reasons a holder may give. cACompromise and aACompromise speak of an authority's key,
+/// which only the authority (or an operator acting for it) can declare compromised.
+pub fn holder_may_give(reason: RevocationReason) -> bool {
+    !matches!(reason, RevocationReason::CaCompromise | RevocationReason::AaCompromise)
+}
+
+/// The refusal of a CA-only reason asked for by a holder.
+fn holder_reason_refused(reason: RevocationReason) -> StatusError {
+    let name = reason.name();
+    let allowed = "unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn, certificateHold";
+    StatusError::forbidden(
+        "reason_not_allowed",
+        format!("'reason' {name} is for a certification authority only; a holder may give: {allowed}"),
+    )
+    .in_words(
+        Some("reason"),
+        format!("«reason» {name} sababini faqat sertifikatlash markazi ko'rsata oladi; sertifikat egasi quyidagilardan birini berishi mumkin: {allowed}"),
+        format!("Причину «reason» {name} может указать только удостоверяющий центр; владелец сертификата может указать: {allowed}"),
+    )
 }
 
 /// The status of a certificate as [`StatusView`] fields (`good`, `revoked`, `on_hold`).

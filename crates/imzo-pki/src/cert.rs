@@ -52,6 +52,8 @@ pub struct PublicationUrls {
     pub ocsp: Option<String>,
     /// Issuer certificate download (AIA caIssuers).
     pub ca_issuers: Option<String>,
+    /// The issuer's delta CRL (Freshest CRL extension, RFC 5280 §4.2.1.15).
+    pub freshest_crl: Option<String>,
 }
 
 /// Everything the CA decided about a certificate to be issued.
@@ -88,6 +90,8 @@ pub(crate) const EXT_SUBJECT_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_un
 pub(crate) const EXT_AUTHORITY_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
 /// id-ce-cRLDistributionPoints.
 pub(crate) const EXT_CRL_DP: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.31");
+/// freshestCRL (the delta CRL's distribution point).
+pub(crate) const EXT_FRESHEST_CRL: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.46");
 /// id-ce-certificatePolicies.
 pub(crate) const EXT_CERT_POLICIES: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.32");
 /// id-pe-authorityInfoAccess.
@@ -341,6 +345,14 @@ fn extensions_for(params: &IssueParams, ski: &[u8], aki: &[u8]) -> Result<Extens
                 crl_issuer: None,
             }]);
             exts.push(ext(EXT_CRL_DP, false, &dp)?);
+        }
+        if let Some(delta) = &params.urls.freshest_crl {
+            let freshest = x509_cert::ext::pkix::crl::FreshestCrl(vec![DistributionPoint {
+                distribution_point: Some(DistributionPointName::FullName(vec![uri(delta)?])),
+                reasons: None,
+                crl_issuer: None,
+            }]);
+            exts.push(ext(EXT_FRESHEST_CRL, false, &freshest)?);
         }
         let mut aia = Vec::new();
         if let Some(ocsp) = &params.urls.ocsp {

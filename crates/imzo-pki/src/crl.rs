@@ -12,7 +12,10 @@ use der::{Decode, Encode};
 use time::OffsetDateTime;
 use x509_cert::Version;
 use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
-use x509_cert::ext::pkix::crl::{CrlNumber, CrlReason};
+use der::asn1::Ia5String;
+use x509_cert::ext::pkix::crl::{BaseCrlNumber, CrlNumber, CrlReason, FreshestCrl};
+use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::AuthorityKeyIdentifier;
 use x509_cert::ext::Extension;
 use der::oid::AssociatedOid;
@@ -147,6 +150,20 @@ pub struct CrlParams {
     pub entries: Vec<RevokedEntry>,
 }
 
+/// What a CRL may carry beyond [`CrlParams`]: the delta CRL parts of RFC 5280 §5.2.4
+/// and §5.2.6.
+#[derive(Debug, Clone, Default)]
+pub struct CrlExtras {
+    /// Makes this a delta CRL over the complete CRL with this cRLNumber (the critical
+    /// deltaCRLIndicator).
+    pub delta_of: Option<u64>,
+    /// URL of the delta CRL, announced in a complete CRL (Freshest CRL extension).
+    pub freshest_url: Option<String>,
+    /// Serials (hex) a delta CRL takes off the complete one (released holds): listed
+    /// with reason removeFromCRL and the time of the release.
+    pub removed: Vec<(String, OffsetDateTime)>,
+}
+
 /// The facts of a CRL.
 #[derive(Debug, Clone)]
 pub struct CrlInfo {
@@ -160,6 +177,12 @@ pub struct CrlInfo {
     pub next_update: Option<OffsetDateTime>,
     /// The revoked certificates.
     pub entries: Vec<RevokedEntry>,
+    /// For a delta CRL: the cRLNumber of the complete CRL it updates.
+    pub delta_of: Option<u64>,
+    /// Freshest CRL URLs (where a complete CRL says its delta is).
+    pub freshest_urls: Vec<String>,
+    /// Serials (hex) listed with reason removeFromCRL (a delta CRL's released holds).
+    pub removed: Vec<String>,
 }
 
 impl CrlInfo {
@@ -206,6 +229,12 @@ fn extension<T: Encode>(oid: der::asn1::ObjectIdentifier, critical: bool, value:
 /// key): cRLNumber, AKI = the issuer's own key identifier, one reasonCode per entry.
 /// Returns the DER, checked against the issuer's key.
 pub fn build(issuer: &Certificate, signer: &dyn RawSigner, params: &CrlParams) -> Result<Vec<u8>, PkiError> {
+    build_with(issuer, signer, params, &CrlExtras::default())
+}
+
+/// [`build`], with a delta CRL's indicator and removals or a complete CRL's Freshest CRL
+/// pointer ([`CrlExtras`]).
+pub fn build_with(issuer: &Certificate, signer: &dyn RawSigner, params: &CrlParams, extras: &CrlExtras) -> Result<Vec<u8>, PkiError> {
     let issuer_spki = spki_der(issuer)?;
     if signer.public_key_der() != issuer_spki.as_slice() {
         return Err(PkiError::Signer("the signer's key is not the CRL issuer's key".into()));
@@ -228,6 +257,13 @@ pub fn build(issuer: &Certificate, signer: &dyn RawSigner, params: &CrlParams) -
             crl_entry_extensions: extensions,
         });
     }
+    for (serial_hex, at) in &extras.removed {
+        revoked.push(RevokedCert {
+            serial_number: serial_from_hex(serial_hex)?,
+            revocation_date: to_x509_time(*at)?,
+            crl_entry_extensions: Some(vec![extension(CrlReason::OID, false, &CrlReason::RemoveFromCRL)?]),
+        });
+    }
     let aki = AuthorityKeyIdentifier {
         key_identifier: Some(
             OctetString::new(subject_key_id_or_computed(issuer)?).map_err(|e| PkiError::Encode(e.to_string()))?,
@@ -237,10 +273,28 @@ pub fn build(issuer: &Certificate, signer: &dyn RawSigner, params: &CrlParams) -
     };
     let number = CrlNumber::try_from(params.number).map_err(|e| PkiError::Encode(format!("cRLNumber: {e}")))?;
     let issuer_name = issuer.tbs_certificate().subject().clone();
-    let crl_extensions = vec![
+    let mut crl_extensions = vec![
         extension(AuthorityKeyIdentifier::OID, false, &aki)?,
         extension(CrlNumber::OID, false, &number)?,
     ];
+    if let Some(base) = extras.delta_of {
+        if base >= params.number {
+            return Err(PkiError::malformed("CRL", format!("a delta CRL's number {} must exceed its base's {base}", params.number)));
+        }
+        let base = CrlNumber::try_from(base).map_err(|e| PkiError::Encode(format!("BaseCRLNumber: {e}")))?;
+        let base = BaseCrlNumber(base.0);
+        // RFC 5280 §5.2.4: the delta CRL indicator is critical.
+        crl_extensions.push(extension(BaseCrlNumber::OID, true, &base)?);
+    }
+    if let Some(url) = &extras.freshest_url {
+        let uri = Ia5String::new(url).map_err(|_| PkiError::malformed("URL", format!("{url:?} is not IA5 (ASCII)")))?;
+        let freshest = FreshestCrl(vec![DistributionPoint {
+            distribution_point: Some(DistributionPointName::FullName(vec![GeneralName::UniformResourceIdentifier(uri)])),
+            reasons: None,
+            crl_issuer: None,
+        }]);
+        crl_extensions.push(extension(FreshestCrl::OID, false, &freshest)?);
+    }
     let algorithm = signer.algorithm().algorithm_identifier();
     let tbs = TbsCertList {
         version: Version::V2,
@@ -291,24 +345,47 @@ fn to_der_bytes(bytes: &[u8]) -> Result<Vec<u8>, PkiError> {
 fn info_of(crl: &CertificateList) -> Result<CrlInfo, PkiError> {
     let tbs = &crl.tbs_cert_list;
     let mut number = None;
+    let mut delta_of = None;
+    let mut freshest_urls = Vec::new();
+    let small = |bytes: &[u8]| (bytes.len() <= 8).then(|| bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)));
     for ext in tbs.crl_extensions.iter().flatten() {
         if ext.extn_id == CrlNumber::OID {
             let n = CrlNumber::from_der(ext.extn_value.as_bytes()).map_err(|e| PkiError::malformed("CRL", format!("cRLNumber: {e}")))?;
-            let bytes = n.0.as_bytes();
-            if bytes.len() <= 8 {
-                number = Some(bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)));
+            number = small(n.0.as_bytes());
+        } else if ext.extn_id == BaseCrlNumber::OID {
+            let n = BaseCrlNumber::from_der(ext.extn_value.as_bytes())
+                .map_err(|e| PkiError::malformed("CRL", format!("deltaCRLIndicator: {e}")))?;
+            delta_of = small(n.0.as_bytes());
+        } else if ext.extn_id == FreshestCrl::OID {
+            let points = FreshestCrl::from_der(ext.extn_value.as_bytes())
+                .map_err(|e| PkiError::malformed("CRL", format!("freshestCRL: {e}")))?;
+            for point in points.0 {
+                if let Some(DistributionPointName::FullName(names)) = point.distribution_point {
+                    for name in names {
+                        if let GeneralName::UniformResourceIdentifier(uri) = name {
+                            freshest_urls.push(uri.to_string());
+                        }
+                    }
+                }
             }
         }
     }
     let mut entries = Vec::new();
+    let mut removed = Vec::new();
     for revoked in tbs.revoked_certificates.iter().flatten() {
         let mut reason = None;
+        let mut remove = false;
         for ext in revoked.crl_entry_extensions.iter().flatten() {
             if ext.extn_id == CrlReason::OID {
                 let r = CrlReason::from_der(ext.extn_value.as_bytes())
                     .map_err(|e| PkiError::malformed("CRL", format!("reasonCode: {e}")))?;
+                remove = r == CrlReason::RemoveFromCRL;
                 reason = RevocationReason::from_x509(r);
             }
+        }
+        if remove {
+            removed.push(serial_to_hex(&revoked.serial_number));
+            continue;
         }
         entries.push(RevokedEntry {
             serial_hex: serial_to_hex(&revoked.serial_number),
@@ -322,6 +399,9 @@ fn info_of(crl: &CertificateList) -> Result<CrlInfo, PkiError> {
         this_update: from_x509_time(&tbs.this_update)?,
         next_update: tbs.next_update.as_ref().map(from_x509_time).transpose()?,
         entries,
+        delta_of,
+        freshest_urls,
+        removed,
     })
 }
 

@@ -70,6 +70,7 @@ fn make_pki() -> Pki {
             crl: Some("http://127.0.0.1:9/crl/rc1.crl".into()),
             ocsp: Some("http://127.0.0.1:9/ocsp".into()),
             ca_issuers: None,
+            freshest_crl: None,
         },
         policy_oid: None,
     };

@@ -58,7 +58,7 @@ pub async fn revoke(tx: &mut Tx<'_>, serial: &str, reason: i64, at_ms: i64) -> R
         )));
     }
     let done = sqlx::query(
-        "UPDATE certificates SET status = 'revoked', revoked_at_ms = $1, revocation_reason = $2 \
+        "UPDATE certificates SET status = 'revoked', revoked_at_ms = $1, revocation_reason = $2, status_changed_at_ms = $1 \
          WHERE serial = $3 AND status = $4 AND COALESCE(revocation_reason, -1) = $5",
     )
     .bind(at_ms)
@@ -81,11 +81,12 @@ pub async fn release(tx: &mut Tx<'_>, serial: &str, now_ms: i64) -> Result<Statu
     let serial = serial.to_ascii_lowercase();
     let before = current(tx, &serial).await?;
     let done = sqlx::query(
-        "UPDATE certificates SET status = 'good', revoked_at_ms = NULL, revocation_reason = NULL \
+        "UPDATE certificates SET status = 'good', revoked_at_ms = NULL, revocation_reason = NULL, status_changed_at_ms = $3 \
          WHERE serial = $1 AND status = 'revoked' AND revocation_reason = $2",
     )
     .bind(&serial)
     .bind(REASON_CERTIFICATE_HOLD)
+    .bind(now_ms)
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() != 1 {
@@ -112,14 +113,37 @@ pub struct CrlRow {
     pub entries: i64,
     /// Set when a status change is not on the CRL yet.
     pub dirty_since_ms: Option<i64>,
+    /// The current delta CRL, if one was built.
+    pub delta: Option<DeltaRow>,
+    /// Set when a status change is not on the delta CRL yet.
+    pub delta_dirty_since_ms: Option<i64>,
+    /// When the stored complete CRL read the certificate records, UTC ms.
+    pub read_at_ms: Option<i64>,
+}
+
+/// A CA's stored delta CRL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeltaRow {
+    /// Its cRLNumber (above its base's).
+    pub number: i64,
+    /// The number of the complete CRL it updates.
+    pub base_number: i64,
+    /// thisUpdate, UTC ms.
+    pub this_update_ms: i64,
+    /// nextUpdate, UTC ms.
+    pub next_update_ms: i64,
+    /// DER.
+    pub der: Vec<u8>,
 }
 
 /// Marks CA `ca_id`'s CRL as due (keeps the earliest mark).
 pub async fn mark_crl_dirty(tx: &mut Tx<'_>, ca_id: &str, now_ms: i64) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO crls (ca_id, number, this_update_ms, next_update_ms, der, entries, dirty_since_ms) \
-         VALUES ($1, 0, 0, 0, NULL, 0, $2) \
-         ON CONFLICT (ca_id) DO UPDATE SET dirty_since_ms = COALESCE(crls.dirty_since_ms, excluded.dirty_since_ms)",
+        "INSERT INTO crls (ca_id, number, this_update_ms, next_update_ms, der, entries, dirty_since_ms, delta_dirty_since_ms, status_changes) \
+         VALUES ($1, 0, 0, 0, NULL, 0, $2, $2, 1) \
+         ON CONFLICT (ca_id) DO UPDATE SET dirty_since_ms = COALESCE(crls.dirty_since_ms, excluded.dirty_since_ms), \
+         delta_dirty_since_ms = COALESCE(crls.delta_dirty_since_ms, excluded.dirty_since_ms), \
+         status_changes = crls.status_changes + 1",
     )
     .bind(ca_id)
     .bind(now_ms)
@@ -128,15 +152,39 @@ pub async fn mark_crl_dirty(tx: &mut Tx<'_>, ca_id: &str, now_ms: i64) -> Result
     Ok(())
 }
 
+/// How many status changes all CAs have had (a number that only grows): a cache of
+/// status answers is current while it stays the same.
+pub async fn status_changes<'e, E: Executor<'e, Database = Any>>(ex: E) -> Result<i64, StoreError> {
+    let rows = sqlx::query("SELECT status_changes FROM crls").fetch_all(ex).await?;
+    let mut total = 0i64;
+    for r in &rows {
+        total = total.wrapping_add(r.try_get::<i64, _>("status_changes")?);
+    }
+    Ok(total)
+}
+
 /// The CRL state of `ca_id`, if any CRL was built or due.
 pub async fn crl<'e, E: Executor<'e, Database = Any>>(ex: E, ca_id: &str) -> Result<Option<CrlRow>, StoreError> {
     let row = sqlx::query(
-        "SELECT ca_id, number, this_update_ms, next_update_ms, der, entries, dirty_since_ms FROM crls WHERE ca_id = $1",
+        "SELECT ca_id, number, this_update_ms, next_update_ms, der, entries, dirty_since_ms, delta_number, delta_base_number, \
+         delta_this_update_ms, delta_next_update_ms, delta_der, delta_dirty_since_ms, read_at_ms FROM crls WHERE ca_id = $1",
     )
     .bind(ca_id)
     .fetch_optional(ex)
     .await?;
     let Some(r) = row else { return Ok(None) };
+    let delta = match (
+        r.try_get::<Option<i64>, _>("delta_number")?,
+        r.try_get::<Option<i64>, _>("delta_base_number")?,
+        r.try_get::<Option<i64>, _>("delta_this_update_ms")?,
+        r.try_get::<Option<i64>, _>("delta_next_update_ms")?,
+        r.try_get::<Option<Vec<u8>>, _>("delta_der")?,
+    ) {
+        (Some(number), Some(base_number), Some(this_update_ms), Some(next_update_ms), Some(der)) => {
+            Some(DeltaRow { number, base_number, this_update_ms, next_update_ms, der })
+        }
+        _ => None,
+    };
     Ok(Some(CrlRow {
         ca_id: r.try_get("ca_id")?,
         number: r.try_get("number")?,
@@ -145,6 +193,9 @@ pub async fn crl<'e, E: Executor<'e, Database = Any>>(ex: E, ca_id: &str) -> Res
         der: r.try_get("der")?,
         entries: r.try_get("entries")?,
         dirty_since_ms: r.try_get("dirty_since_ms")?,
+        delta,
+        delta_dirty_since_ms: r.try_get("delta_dirty_since_ms")?,
+        read_at_ms: r.try_get("read_at_ms")?,
     }))
 }
 
@@ -155,6 +206,9 @@ pub struct NewCrl<'a> {
     pub ca_id: &'a str,
     /// The number the stored CRL had when this one was built (0: none).
     pub previous_number: i64,
+    /// The number the stored delta CRL had when this one was built (0: none): a delta
+    /// stored meanwhile took a number this one may not repeat.
+    pub previous_delta_number: i64,
     /// This CRL's number (greater than `previous_number`).
     pub number: i64,
     /// thisUpdate, UTC ms.
@@ -178,12 +232,12 @@ pub async fn store_crl<'e, E: Executor<'e, Database = Any>>(ex: E, crl: &NewCrl<
         return Err(StoreError::Conflict(format!("CRL number {} does not exceed {}", crl.number, crl.previous_number)));
     }
     let done = sqlx::query(
-        "INSERT INTO crls (ca_id, number, this_update_ms, next_update_ms, der, entries, dirty_since_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, NULL) \
+        "INSERT INTO crls (ca_id, number, this_update_ms, next_update_ms, der, entries, dirty_since_ms, read_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7) \
          ON CONFLICT (ca_id) DO UPDATE SET number = excluded.number, this_update_ms = excluded.this_update_ms, \
-         next_update_ms = excluded.next_update_ms, der = excluded.der, entries = excluded.entries, \
+         next_update_ms = excluded.next_update_ms, der = excluded.der, entries = excluded.entries, read_at_ms = excluded.read_at_ms, \
          dirty_since_ms = CASE WHEN crls.dirty_since_ms IS NOT NULL AND crls.dirty_since_ms > $7 THEN crls.dirty_since_ms ELSE NULL END \
-         WHERE crls.number = $8",
+         WHERE crls.number = $8 AND COALESCE(crls.delta_number, 0) = $9",
     )
     .bind(crl.ca_id)
     .bind(crl.number)
@@ -193,6 +247,94 @@ pub async fn store_crl<'e, E: Executor<'e, Database = Any>>(ex: E, crl: &NewCrl<
     .bind(crl.entries)
     .bind(crl.read_at_ms)
     .bind(crl.previous_number)
+    .bind(crl.previous_delta_number)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A certificate whose status changed, as a delta CRL lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedRow {
+    /// Serial, lower-case hex.
+    pub serial: String,
+    /// `good` (released) or `revoked`.
+    pub status: String,
+    /// When revoked.
+    pub revoked_at_ms: Option<i64>,
+    /// Reason code when revoked.
+    pub reason: Option<i64>,
+    /// When the status last changed, UTC ms.
+    pub changed_at_ms: i64,
+}
+
+/// Certificates of `ca_id` whose status changed at or after `since_ms`, by serial.
+pub async fn changed_since<'e, E: Executor<'e, Database = Any>>(ex: E, ca_id: &str, since_ms: i64) -> Result<Vec<ChangedRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT serial, status, revoked_at_ms, revocation_reason, status_changed_at_ms FROM certificates \
+         WHERE ca_id = $1 AND status_changed_at_ms >= $2 ORDER BY serial",
+    )
+    .bind(ca_id)
+    .bind(since_ms)
+    .fetch_all(ex)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ChangedRow {
+                serial: r.try_get("serial")?,
+                status: r.try_get("status")?,
+                revoked_at_ms: r.try_get("revoked_at_ms")?,
+                reason: r.try_get("revocation_reason")?,
+                changed_at_ms: r.try_get("status_changed_at_ms")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::from)
+}
+
+/// A freshly built delta CRL to store.
+#[derive(Debug, Clone)]
+pub struct NewDelta<'a> {
+    /// CA id.
+    pub ca_id: &'a str,
+    /// The complete CRL it updates (must still be the stored one).
+    pub base_number: i64,
+    /// The stored delta's number when this one was built (0: none).
+    pub previous_delta_number: i64,
+    /// Its number: above both the base's and the previous delta's.
+    pub number: i64,
+    /// thisUpdate, UTC ms.
+    pub this_update_ms: i64,
+    /// nextUpdate, UTC ms.
+    pub next_update_ms: i64,
+    /// DER.
+    pub der: &'a [u8],
+    /// When the certificate list it was built from was read, UTC ms.
+    pub read_at_ms: i64,
+}
+
+/// Stores a delta CRL if the complete CRL and the delta it was built against are still
+/// the stored ones (so numbers stay one rising sequence across nodes). Returns whether
+/// it was stored.
+pub async fn store_delta<'e, E: Executor<'e, Database = Any>>(ex: E, delta: &NewDelta<'_>) -> Result<bool, StoreError> {
+    if delta.number <= delta.base_number.max(delta.previous_delta_number) {
+        return Err(StoreError::Conflict(format!("delta CRL number {} does not exceed its base's or the last delta's", delta.number)));
+    }
+    let done = sqlx::query(
+        "UPDATE crls SET delta_number = $1, delta_base_number = $2, delta_this_update_ms = $3, delta_next_update_ms = $4, \
+         delta_der = $5, delta_dirty_since_ms = CASE WHEN delta_dirty_since_ms IS NOT NULL AND delta_dirty_since_ms > $6 \
+         THEN delta_dirty_since_ms ELSE NULL END \
+         WHERE ca_id = $7 AND number = $8 AND COALESCE(delta_number, 0) = $9",
+    )
+    .bind(delta.number)
+    .bind(delta.base_number)
+    .bind(delta.this_update_ms)
+    .bind(delta.next_update_ms)
+    .bind(delta.der)
+    .bind(delta.read_at_ms)
+    .bind(delta.ca_id)
+    .bind(delta.base_number)
+    .bind(delta.previous_delta_number)
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)

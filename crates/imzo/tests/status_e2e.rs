@@ -19,7 +19,9 @@ fn ocsp_and_crl_follow_a_revocation() {
     let server = Server::start(&data, None, &[("IMZO_STATUS_CRL_DELAY_SECONDS", "1")]);
     let w = |name: &str| work.path().join(name).to_str().unwrap().to_string();
     let d = |name: &str| data.join(name).to_str().unwrap().to_string();
-    let (root, ca) = (d("pki/root.pem"), d("pki/rc1.pem"));
+    // Operators are the centres' authorised persons: the root issues their certificates,
+    // so the root is the issuer OCSP and the CRL (`/crl/root.crl`) answer for here.
+    let (root, ca) = (d("pki/root.pem"), d("pki/root.pem"));
     let (pfx, password) = (d("operators/operator1.pfx"), d("operators/operator1.password"));
 
     // The operator's certificate is the one we revoke (its holder signs with its key).
@@ -58,7 +60,7 @@ fn ocsp_and_crl_follow_a_revocation() {
 
     // The CRL at the distribution point verifies and lists nothing yet.
     let fetch_crl = || {
-        let response = http().get(format!("{}/crl/rc1.crl", server.base)).send().unwrap();
+        let response = http().get(format!("{}/crl/root.crl", server.base)).send().unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "application/pkix-crl");
         std::fs::write(w("crl.der"), response.bytes().unwrap()).unwrap();
@@ -90,11 +92,26 @@ fn ocsp_and_crl_follow_a_revocation() {
     let (code, json) = x509_verify(&["--crl", &w("crl.der")]);
     assert_eq!(code, Some(0), "{json}");
     assert_eq!((json["revocation"]["status"].as_str(), json["revocation"]["source"].as_str()), (Some("good"), Some("crl")), "{json}");
-    // A signature made before the revocation, to judge afterwards.
+    // Signatures made before the revocation, to judge afterwards: one time-stamped by the
+    // deployment's TSA (CAdES-T), one whose signing time is only the signer's claim.
     std::fs::write(w("doc.txt"), "hujjat").unwrap();
     let out = run(imzo().args(["sign", "--pfx", &pfx, "--password-file", &password, &w("doc.txt"), "-o", &w("doc.p7s")]));
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let tsa = format!("{}/tsa", server.base);
+    let out =
+        run(imzo().args(["sign", "--pfx", &pfx, "--password-file", &password, "--tsa", &tsa, &w("doc.txt"), "-o", &w("doc-t.p7s")]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
     std::thread::sleep(Duration::from_millis(1100));
+
+    // A holder may not declare a CA's key compromised; without a terminal nor
+    // --password-file the password cannot be asked, and the message says what to do.
+    let out = run(imzo().args(["revoke", "--pfx", &pfx, "--password-file", &password, "--reason", "cACompromise", "--server", &server.base]));
+    assert_eq!(out.status.code(), Some(2), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stderr).contains("only a certification authority"), "{}", text(&out.stderr));
+    // setsid: a new session has no controlling terminal, even when the tests run in one.
+    let out = run(std::process::Command::new("setsid").args(["-w", env!("CARGO_BIN_EXE_imzo"), "revoke", "--pfx", &pfx, "--server", &server.base]));
+    assert_eq!(out.status.code(), Some(2), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stderr).contains("--password-file"), "{}", text(&out.stderr));
 
     // The holder revokes with the key itself.
     let revoked_at = Instant::now();
@@ -102,6 +119,7 @@ fn ocsp_and_crl_follow_a_revocation() {
         .args(["revoke", "--pfx", &pfx, "--password-file", &password, "--reason", "keyCompromise", "--server", &server.base]));
     assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
     assert!(text(&out.stdout).contains("revoked"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("(Asia/Tashkent)") && !text(&out.stdout).contains("+00:00:00"), "{}", text(&out.stdout));
 
     let (ok, out) = openssl(&["ocsp", "-issuer", &ca, "-cert", &w("op.pem"), "-url", &url, "-CAfile", &root]);
     assert!(ok && out.contains("Response verify OK") && out.contains("op.pem: revoked"), "{out}");
@@ -130,25 +148,32 @@ fn ocsp_and_crl_follow_a_revocation() {
     let (code, json) = x509_verify(&["--crl", &w("crl.pem")]);
     assert_eq!(code, Some(1), "{json}");
     assert_eq!(json["revocation"]["source"], "crl", "{json}");
-    // `imzo verify`: signed before the revocation, the signature held then; judged now, not.
-    let verify = |extra: &[&str]| {
-        let doc = w("doc.p7s");
+    // `imzo verify`: the claimed signing time proves nothing — judged now, revoked; the
+    // time-stamp proves the other signature older than the revocation — judged then, good.
+    let verify_file = |file: &str, extra: &[&str]| {
+        let doc = w(file);
         let mut args = vec!["verify", "--json", "--trust", &root, &doc];
         args.extend_from_slice(extra);
         let out = run(imzo().args(&args));
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)));
         (out.status.code(), json)
     };
-    let (code, json) = verify(&[]);
+    let (code, json) = verify_file("doc.p7s", &[]);
+    assert_eq!(code, Some(1), "{json}");
+    assert_eq!(json["signers"][0]["revocation"]["status"], "revoked", "{json}");
+    assert_eq!(json["signers"][0]["judged_by"], "now", "{json}");
+    assert!(json["errors"].as_array().unwrap().iter().any(|e| e["code"] == "revoked"), "{json}");
+    let (code, json) = verify_file("doc-t.p7s", &[]);
     assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["signers"][0]["judged_by"], "timestamp", "{json}");
     assert_eq!(json["signers"][0]["revocation"]["status"], "good", "{json}");
     assert_eq!(json["signers"][0]["revocation"]["source"], "ocsp", "{json}");
     assert!(json["signers"][0]["revocation"]["revoked_at"].is_string(), "the later revocation is still reported: {json}");
     let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap();
-    let (code, json) = verify(&["--at", &now]);
+    let (code, json) = verify_file("doc-t.p7s", &["--at", &now]);
     assert_eq!(code, Some(1), "{json}");
     assert_eq!(json["signers"][0]["revocation"]["status"], "revoked", "{json}");
-    assert!(json["errors"].as_array().unwrap().iter().any(|e| e["code"] == "revoked"), "{json}");
+
 
     // Revoking twice is refused (exit 1), and a revoked operator cannot act any more.
     let out = run(imzo().args(["revoke", "--pfx", &pfx, "--password-file", &password, "--server", &server.base]));
@@ -163,5 +188,6 @@ fn ocsp_and_crl_follow_a_revocation() {
     assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
     let out = run(imzo().args(["operator", "revoke", &serial, "--reason", "bogus", "--pfx", &pfx, "--password-file", &password]));
     assert_eq!(out.status.code(), Some(2), "a bad reason is a usage error: {}", text(&out.stderr));
+
     server.stop();
 }

@@ -8,6 +8,11 @@ pub(crate) fn code(code: &str) -> String {
     format!("Imzo: tasdiqlash kodi {code}. Kod 5 daqiqa amal qiladi. Uni hech kimga aytmang.")
 }
 
+/// The one-time code of a lost-key revocation.
+pub(crate) fn lost_key_code(code: &str) -> String {
+    format!("Imzo: sertifikatni bekor qilish kodi {code}. Kod 5 daqiqa amal qiladi. Siz so'ramagan bo'lsangiz, uni hech kimga aytmang.")
+}
+
 /// Application accepted: number, amount and deadline (Tashkent time).
 pub(crate) fn accepted(number: &str, fee_tiyin: i64, pay_before: OffsetDateTime) -> String {
     format!(

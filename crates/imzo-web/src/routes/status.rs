@@ -22,6 +22,8 @@ use time::format_description::well_known::Rfc2822;
 pub(crate) struct StatusPublishing {
     pub(crate) responder: std::sync::Arc<imzo_ca::ocsp::OcspResponder>,
     pub(crate) crl_policy: imzo_ca::crl::CrlPolicy,
+    /// The root's CRL issuer, when this node holds the root key (the embedded default).
+    pub(crate) root_crl: Option<imzo_ca::crl::CrlIssuer>,
 }
 
 /// The responder of the centre `registration` works for, by `ocsp_policy`.
@@ -36,16 +38,12 @@ pub(crate) fn default_responder(
     std::sync::Arc::new(responder)
 }
 
-fn localized(en: &str) -> Localized {
-    Localized { uz: en.to_owned(), ru: en.to_owned(), en: en.to_owned() }
-}
-
 fn api_error(e: StatusError) -> ApiError {
     match e {
-        StatusError::BadRequest { code, message } => ApiError::new(StatusCode::BAD_REQUEST, code, None, localized(&message)),
-        StatusError::Forbidden { code, message } => ApiError::new(StatusCode::FORBIDDEN, code, None, localized(&message)),
-        StatusError::NotFound(what) => ApiError::not_found(&what),
-        StatusError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "wrong_status", None, localized(&message)),
+        StatusError::BadRequest { code, message, texts } => super::status_texts::refusal(StatusCode::BAD_REQUEST, code, message, texts),
+        StatusError::Forbidden { code, message, texts } => super::status_texts::refusal(StatusCode::FORBIDDEN, code, message, texts),
+        StatusError::NotFound(what) => super::status_texts::not_found(&what),
+        StatusError::Conflict(message) => super::status_texts::conflict(message),
         other => ApiError::internal(&other.to_string()),
     }
 }
@@ -91,21 +89,37 @@ pub(crate) async fn revoke(State(ctx): State<Shared>, headers: HeaderMap, body: 
     if cms.is_empty() {
         return Err(ApiError::missing("cms"));
     }
-    let view = revocation::apply(ctx.registration.store(), ctx.registration.ca(), &cms).await.map_err(api_error)?;
+    let view = revocation::apply_in(ctx.registration.store(), &ctx.registration.centre_cas(), &cms).await.map_err(api_error)?;
     // Other nodes see the change within their memory_ttl; this one at once.
     ctx.status.responder.forget(&view.serial);
     Ok(Json(view))
 }
 
 /// `GET /crl/{file}` where `file` is `<ca id>.crl` (DER, as the certificates' CRL
-/// distribution point says).
+/// distribution point says) or `<ca id>-delta.crl` (its delta CRL, as the complete
+/// CRL's Freshest CRL extension says).
 pub(crate) async fn crl(State(ctx): State<Shared>, Path(file): Path<String>) -> Result<Response, ApiError> {
-    let ca = ctx.registration.ca();
-    let id = file.strip_suffix(".crl").ok_or_else(|| ApiError::not_found("CRL"))?;
-    if id != ca.ca_id {
+    let name = file.strip_suffix(".crl").ok_or_else(|| ApiError::not_found("CRL"))?;
+    let (id, delta) = match name.strip_suffix("-delta") {
+        Some(id) => (id, true),
+        None => (name, false),
+    };
+    // Each centre's CA publishes its own CRL.
+    let ca = ctx.registration.centre_ca(id).unwrap_or_else(|| ctx.registration.ca());
+    let issuer = if id == ca.ca_id {
+        imzo_ca::crl::CrlIssuer::of_centre(ca)
+    } else if let Some(root) = ctx.status.root_crl.as_ref().filter(|r| r.ca_id == id) {
+        root.clone()
+    } else {
         return Err(ApiError::not_found("CRL"));
+    };
+    let store = ctx.registration.store();
+    let der = if delta {
+        imzo_ca::delta_crl::current(store, &issuer, &ctx.status.crl_policy).await
+    } else {
+        imzo_ca::crl::current_of(store, &issuer, &ctx.status.crl_policy).await
     }
-    let der = imzo_ca::crl::current(ctx.registration.store(), ca, &ctx.status.crl_policy).await.map_err(api_error)?;
+    .map_err(api_error)?;
     Ok(([(header::CONTENT_TYPE, "application/pkix-crl")], der).into_response())
 }
 
@@ -147,8 +161,36 @@ fn http_date(t: OffsetDateTime) -> Result<String, time::error::Format> {
     Ok(text.replace(" +0000", " GMT"))
 }
 
+/// A held answer as it goes out: the shared bytes themselves, headers made once.
+fn cached_response(hit: imzo_ca::ocsp_memory::CachedAnswer, cache_headers: bool) -> Response {
+    let mut response = ([(header::CONTENT_TYPE, "application/ocsp-response")], Bytes::from_owner(hit.der)).into_response();
+    let headers = response.headers_mut();
+    if !cache_headers {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, no-store"));
+        return response;
+    }
+    let max_age = (hit.next_update - OffsetDateTime::now_utc()).whole_seconds().max(0);
+    if let Ok(v) = HeaderValue::from_str(&format!("max-age={max_age}, public, no-transform, must-revalidate")) {
+        headers.insert(header::CACHE_CONTROL, v);
+    }
+    if let (Ok(last), Ok(expires)) = (http_date(hit.this_update), http_date(hit.next_update)) {
+        for (name, value) in [(header::LAST_MODIFIED, last), (header::EXPIRES, expires)] {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.insert(name, v);
+            }
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&hit.etag) {
+        headers.insert(header::ETAG, v);
+    }
+    response
+}
+
 /// `POST /ocsp`: a DER OCSPRequest in the body.
 pub(crate) async fn ocsp_post(State(ctx): State<Shared>, body: Bytes) -> Response {
+    if let Some(hit) = ctx.status.responder.respond_cached(ctx.registration.store(), &body).await {
+        return cached_response(hit, false);
+    }
     let answer = ctx.status.responder.respond(ctx.registration.store(), &body).await;
     // RFC 5019 §6: POST answers are not cached by HTTP caches anyway; say so.
     ocsp_response(answer, false)
@@ -162,7 +204,12 @@ pub(crate) async fn ocsp_get(State(ctx): State<Shared>, Path(encoded): Path<Stri
         .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(&compact))
         .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&compact));
     let answer = match decoded {
-        Ok(der) => ctx.status.responder.respond(ctx.registration.store(), &der).await,
+        Ok(der) => {
+            if let Some(hit) = ctx.status.responder.respond_cached(ctx.registration.store(), &der).await {
+                return cached_response(hit, true);
+            }
+            ctx.status.responder.respond(ctx.registration.store(), &der).await
+        }
         Err(_) => OcspAnswer {
             der: imzo_pki::ocsp::error_response(imzo_pki::ocsp::ResponseStatus::MalformedRequest),
             this_update: None,

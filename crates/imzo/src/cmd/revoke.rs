@@ -14,13 +14,30 @@ use std::process::ExitCode;
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// The holder's .pfx: the request is signed with the very key being revoked.
-    #[arg(long)]
-    pfx: PathBuf,
+    #[arg(long, required_unless_present = "lost", conflicts_with = "lost")]
+    pfx: Option<PathBuf>,
+    /// Lost key: the application number (or the certificate's serial). A captcha, then
+    /// the SMS code sent to the phone on the application, stand in for the key.
+    #[arg(long, value_name = "NUMBER")]
+    lost: Option<String>,
+    /// With --lost: the id of a captcha already solved (else the picture is shown).
+    #[arg(long, requires = "captcha_answer", requires = "lost")]
+    captcha_id: Option<String>,
+    /// With --captcha-id: its answer.
+    #[arg(long, requires = "captcha_id")]
+    captcha_answer: Option<String>,
+    /// With --lost: where to save the captcha picture (default: the temporary folder).
+    #[arg(long, requires = "lost")]
+    captcha_file: Option<PathBuf>,
+    /// With --lost: the SMS code, if you have it already (else it is asked for).
+    #[arg(long, requires = "lost")]
+    code: Option<String>,
     /// File holding the .pfx password (asked on the terminal if absent).
     #[arg(long)]
     password_file: Option<PathBuf>,
     /// RFC 5280 reason: keyCompromise, affiliationChanged, superseded,
-    /// cessationOfOperation, privilegeWithdrawn, unspecified.
+    /// cessationOfOperation, privilegeWithdrawn, unspecified (cACompromise and
+    /// aACompromise are for a certification authority only).
     #[arg(long, default_value = "unspecified")]
     reason: String,
     /// Suspend (certificateHold) instead of revoking; only an operator can lift it.
@@ -33,7 +50,32 @@ pub(crate) struct Args {
 
 /// Runs `imzo revoke`.
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
-    let (pfx, _password) = crate::keys::open(&args.pfx, args.password_file.as_deref())?;
+    // Refused by the server too; said here before any password is asked.
+    if !args.hold {
+        let reason = RevocationReason::parse(&args.reason).map_err(|e| anyhow::anyhow!("--reason: {e}"))?;
+        if !imzo_ca::revocation::holder_may_give(reason) {
+            anyhow::bail!(
+                "--reason {}: only a certification authority may give this reason; a holder may give unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation or privilegeWithdrawn (or --hold)",
+                reason.name()
+            );
+        }
+    }
+    if let Some(number) = args.lost.as_deref() {
+        let reason = if args.hold { "certificateHold".to_string() } else { args.reason.clone() };
+        let reason = RevocationReason::parse(&reason).map_err(|e| anyhow::anyhow!("--reason: {e}"))?.name().to_string();
+        let view = super::revoke_lost::run(super::revoke_lost::Lost {
+            number,
+            reason: Some(reason),
+            captcha: args.captcha_id.clone().zip(args.captcha_answer.clone()),
+            captcha_file: args.captcha_file.as_deref(),
+            code: args.code.as_deref(),
+            server: &args.server,
+        })?;
+        print(&view);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let pfx_path = args.pfx.as_deref().context("give --pfx (or --lost NUMBER when the key is lost)")?;
+    let (pfx, _password) = crate::keys::open(pfx_path, args.password_file.as_deref())?;
     let leaf = pfx.chain.first().context("the .pfx holds no certificate")?;
     let serial = imzo_pki::cert::info(leaf)?.serial_hex;
     let (action, reason) = if args.hold { (RevocationAction::Hold, None) } else { (RevocationAction::Revoke, Some(args.reason)) };
@@ -63,7 +105,7 @@ fn print(view: &StatusView) {
         println!("  Reason:  {reason}");
     }
     if let Some(at) = view.revoked_at {
-        println!("  Since:   {at}");
+        println!("  Since:   {}", super::verify::tashkent(at));
     }
     println!("  By:      {}", view.by);
 }
