@@ -72,6 +72,12 @@ pub struct Deployment {
     pub root_pem: PathBuf,
     /// `DATA/pki/rc1.pem`.
     pub centre_pem: PathBuf,
+    /// The root as the publisher of its own CRL (`/crl/root.crl`: revoked centre CAs),
+    /// its key behind the signer interface.
+    pub root_crl: crate::crl::CrlIssuer,
+    /// The authorised body's side: the root as an issuer, every centre whose key this
+    /// deployment holds (centre 1 first), authorised persons' key files, register signer.
+    pub authority: crate::authority::Authority,
 }
 
 /// The files of a deployment, by role.
@@ -118,6 +124,7 @@ pub fn publication_urls(public_url: Option<&str>, ca_id: &str) -> PublicationUrl
             crl: Some(format!("{base}/crl/{ca_id}.crl")),
             ocsp: Some(format!("{base}/ocsp")),
             ca_issuers: Some(format!("{base}/ca/{ca_id}.crt")),
+            freshest_crl: Some(format!("{base}/crl/{ca_id}-delta.crl")),
         },
         _ => PublicationUrls::default(),
     }
@@ -138,6 +145,9 @@ pub async fn ensure(store: &Store, data_dir: &Path, settings: &Settings) -> Resu
             )));
         }
         create(store, data_dir, &paths, settings).await?;
+    } else if crate::ceremony::root_only(&paths.all().map(|p| p.as_path())) {
+        // `imzo ca init-root` made the root alone: centre 1 and its operator come now.
+        crate::ceremony::complete_first_centre(store, data_dir, settings).await?;
     } else if present.len() < paths.all().len() {
         let missing: Vec<String> =
             paths.all().into_iter().filter(|p| !p.exists()).map(|p| p.display().to_string()).collect();
@@ -208,12 +218,6 @@ async fn create(store: &Store, data_dir: &Path, paths: &Paths, settings: &Settin
         None,
     );
     let operator_key = SoftwareKey::generate_with(settings.algorithm)?;
-    let operator_subject = Subject {
-        common_name: OPERATOR_NAME.to_string(),
-        organization: Some(CENTRE_NAME.to_string()),
-        country: Some("UZ".to_string()),
-        ..Subject::default()
-    };
 
     let mut tx = store.begin().await?;
     let root_der = cert::to_der(&root)?;
@@ -243,15 +247,24 @@ async fn create(store: &Store, data_dir: &Path, paths: &Paths, settings: &Settin
     )
     .await?;
     cas::insert_centre(&mut tx, CENTRE_ID, CENTRE_NAME, CENTRE_ID).await?;
-    let issued = centre_ca.issue_operator(&mut tx, &operator_subject, operator_key.public_key_der()).await?;
-    let info = cert::info(&issued.certificate)?;
-    cas::insert_operator(&mut tx, CENTRE_ID, OPERATOR_NAME, &issued.der, &info.sha256_hex).await?;
+    record_centre_certificate(&mut tx, &centre).await?;
+    // The authorised body issues the certificates of a centre's authorised persons.
+    let root_issuer = crate::authority::root_ca(&root, Arc::new(root_key), settings.public_url.as_deref());
+    let operator_cert = crate::authority::issue_person(
+        &mut tx,
+        &root_issuer,
+        &centre_ca,
+        OPERATOR_NAME,
+        crate::authority::ROLE_OPERATOR,
+        operator_key.public_key_der(),
+    )
+    .await?;
 
     let password = random_hex(16)?;
     let mut line = zeroize::Zeroizing::new(password.as_bytes().to_vec());
     line.push(b'\n');
     write_private(&paths.operator_password, &line)?;
-    pfxfile::save(&paths.operator_pfx, &operator_key, &[issued.certificate, centre, root], &password)?;
+    pfxfile::save(&paths.operator_pfx, &operator_key, &[operator_cert, root], &password)?;
     tx.commit().await.map_err(imzo_store::StoreError::from)?;
     tracing::info!(data = %data_dir.display(), "bootstrapped root, centre CA rc1 and operator 1");
     Ok(())
@@ -261,13 +274,13 @@ async fn load(store: &Store, paths: &Paths, settings: &Settings) -> Result<Deplo
     let passphrase = read_secret(&paths.passphrase)?;
     let root = read_one_cert(&paths.root_cert)?;
     let centre = read_one_cert(&paths.centre_cert)?;
-    let root_key = keyfile::load(&paths.root_key, passphrase.as_bytes())?;
-    let centre_key = keyfile::load(&paths.centre_key, passphrase.as_bytes())?;
+    // Key files, or token pointers naming PKCS#11 keys (imzo_keys::stored).
+    let root_key = imzo_keys::stored::open(&paths.root_key, passphrase.as_bytes())?;
+    let centre_key = imzo_keys::stored::open(&paths.centre_key, passphrase.as_bytes())?;
     same_key(&paths.root_key, &root_key, &root)?;
     same_key(&paths.centre_key, &centre_key, &centre)?;
     same_algorithm(&paths.root_key, &root_key, settings.algorithm)?;
     same_algorithm(&paths.centre_key, &centre_key, settings.algorithm)?;
-    drop(root_key);
 
     let operator_password = read_secret(&paths.operator_password)?;
     let operator = pfxfile::open(&paths.operator_pfx, &operator_password)?;
@@ -293,6 +306,14 @@ async fn load(store: &Store, paths: &Paths, settings: &Settings) -> Result<Deplo
             }
             if operator_row.as_ref().is_none_or(|o| o.centre_id != CENTRE_ID) {
                 return Err(disagree(&paths.operator_pfx));
+            }
+            // Deployments made before the root published a CRL have no record of the
+            // certificate it issued to the centre: add it, so it can be revoked.
+            let centre_serial = cert::info(&centre)?.serial_hex;
+            if imzo_store::certificates::by_serial(store.pool(), &centre_serial).await?.is_none() {
+                let mut tx = store.begin().await?;
+                record_centre_certificate(&mut tx, &centre).await?;
+                tx.commit().await.map_err(imzo_store::StoreError::from)?;
             }
         }
         (None, None, None) if operator_row.is_none() => {
@@ -324,12 +345,14 @@ async fn load(store: &Store, paths: &Paths, settings: &Settings) -> Result<Deplo
             )
             .await?;
             cas::insert_centre(&mut tx, CENTRE_ID, CENTRE_NAME, CENTRE_ID).await?;
+            record_centre_certificate(&mut tx, &centre).await?;
             let operator_der = cert::to_der(operator_cert)?;
             imzo_store::certificates::insert(
                 &mut tx,
                 &imzo_store::certificates::NewCertificate {
                     serial: &operator_info.serial_hex,
-                    ca_id: CENTRE_ID,
+                    // Operator 1 of a one-centre folder was issued by rc1, later ones by the root.
+                    ca_id: if operator_info.issuer == cert::info(&root)?.subject { ROOT_ID } else { CENTRE_ID },
                     application_id: None,
                     subject: &operator_info.subject,
                     pinfl: None,
@@ -362,14 +385,52 @@ async fn load(store: &Store, paths: &Paths, settings: &Settings) -> Result<Deplo
         publication_urls(settings.public_url.as_deref(), CENTRE_ID),
         settings.policy_oid.clone(),
     );
+    let root_signer: Arc<dyn RawSigner> = Arc::new(root_key);
+    let root_crl = crate::crl::CrlIssuer::new(ROOT_ID.to_string(), root.clone(), Arc::clone(&root_signer))
+        .with_delta_next_to(publication_urls(settings.public_url.as_deref(), ROOT_ID).crl.as_deref());
+    let authority = crate::authority::ensure(
+        store,
+        crate::authority::EnsureInput {
+            data_dir: paths.passphrase.parent().and_then(Path::parent).unwrap_or(Path::new(".")),
+            root_ca: crate::authority::root_ca(&root, root_signer, settings.public_url.as_deref()),
+            first_centre: centre_ca.clone(),
+            settings,
+        },
+    )
+    .await?;
     Ok(Deployment {
         root,
+        root_crl,
+        authority,
         centre: centre_ca,
         operator_pfx: paths.operator_pfx.clone(),
         operator_password_file: paths.operator_password.clone(),
         root_pem: paths.root_cert.clone(),
         centre_pem: paths.centre_cert.clone(),
     })
+}
+
+/// Records the centre CA's certificate as one the root issued, so the root's CRL and the
+/// authorised body's revocation ([`crate::root`]) know it.
+async fn record_centre_certificate(tx: &mut imzo_store::Tx<'_>, centre: &Certificate) -> Result<(), CaError> {
+    let info = cert::info(centre)?;
+    let der = cert::to_der(centre)?;
+    imzo_store::certificates::insert(
+        tx,
+        &imzo_store::certificates::NewCertificate {
+            serial: &info.serial_hex,
+            ca_id: ROOT_ID,
+            application_id: None,
+            subject: &info.subject,
+            pinfl: None,
+            inn: None,
+            not_before_ms: imzo_store::time_ms::to_ms(info.not_before),
+            not_after_ms: imzo_store::time_ms::to_ms(info.not_after),
+            cert_der: &der,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 fn ca_subject(common_name: &str, organization: &str) -> Subject {
@@ -390,7 +451,7 @@ fn read_one_cert(path: &Path) -> Result<Certificate, CaError> {
     Ok(certs.remove(0))
 }
 
-fn same_key(key_path: &Path, key: &SoftwareKey, certificate: &Certificate) -> Result<(), CaError> {
+fn same_key(key_path: &Path, key: &imzo_keys::StoredKey, certificate: &Certificate) -> Result<(), CaError> {
     let cert_spki = der_spki(certificate)?;
     if cert_spki != key.public_key_der() {
         return Err(CaError::Setup(format!("{} does not hold the key of its certificate", key_path.display())));
@@ -399,7 +460,7 @@ fn same_key(key_path: &Path, key: &SoftwareKey, certificate: &Certificate) -> Re
 }
 
 /// A deployment configured for one algorithm must not run silently on keys of another.
-fn same_algorithm(key_path: &Path, key: &SoftwareKey, configured: KeyAlgorithm) -> Result<(), CaError> {
+fn same_algorithm(key_path: &Path, key: &imzo_keys::StoredKey, configured: KeyAlgorithm) -> Result<(), CaError> {
     if key.key_algorithm() != Some(configured) {
         let held = key.key_algorithm().map_or_else(|| "another algorithm".to_string(), |a| a.to_string());
         return Err(CaError::Setup(format!(

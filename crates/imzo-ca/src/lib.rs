@@ -4,13 +4,19 @@
 //! interface.
 #![warn(missing_docs)]
 
+pub mod authority;
 pub mod bootstrap;
+pub mod ceremony;
 pub mod centre;
 pub mod crl;
+pub mod delta_crl;
 pub mod error;
 pub mod ocsp;
+pub mod ocsp_memory;
 pub mod revocation;
+pub mod registry;
 pub mod revocation_error;
+pub mod root;
 mod files;
 pub mod serial;
 pub mod tsa;

@@ -272,6 +272,34 @@ pub async fn submit(tx: &mut Tx<'_>, id: i64, from: &str, to: &str, s: &Submissi
     expect_one(result, id, from, to)
 }
 
+/// States an application does not leave: its key is free for another application.
+pub const FINISHED_STATES: [&str; 4] = ["cancelled", "rejected", "expired", "abandoned"];
+
+/// The number of another application (not `except_id`) that holds `public_key_der` and
+/// is not finished ([`FINISHED_STATES`]), if any: one key, one application at a time.
+pub async fn unfinished_with_key<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    public_key_der: &[u8],
+    except_id: i64,
+) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query(
+        "SELECT number FROM applications WHERE public_key_der = $1 AND id <> $2 \
+         AND state NOT IN ($3, $4, $5, $6) ORDER BY id LIMIT 1",
+    )
+    .bind(public_key_der.to_vec())
+    .bind(except_id)
+    .bind(FINISHED_STATES[0])
+    .bind(FINISHED_STATES[1])
+    .bind(FINISHED_STATES[2])
+    .bind(FINISHED_STATES[3])
+    .fetch_optional(ex)
+    .await?;
+    match row {
+        Some(r) => Ok(Some(r.try_get::<Option<String>, _>("number")?.unwrap_or_default())),
+        None => Ok(None),
+    }
+}
+
 /// Rejects application `id` (from `from` to `to`) with `reason`.
 pub async fn reject(tx: &mut Tx<'_>, id: i64, from: &str, to: &str, reason: &str) -> Result<(), StoreError> {
     let result = sqlx::query(
@@ -332,6 +360,37 @@ pub async fn idle_since(store: &crate::Store, state: &str, before_ms: i64, limit
 pub async fn in_state(store: &crate::Store, state: &str, limit: i64) -> Result<Vec<ApplicationRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM applications WHERE state = $1 ORDER BY updated_at_ms, id LIMIT $2");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(state).bind(limit).fetch_all(store.pool()).await?;
+    Ok(rows.iter().map(ApplicationRow::from_row).collect::<Result<_, _>>()?)
+}
+
+/// Applications of centre `centre_id` in `state`, oldest first (one centre's review
+/// queue: filtered before the limit, so other centres' backlog cannot hide it).
+pub async fn in_state_of_centre(
+    store: &crate::Store,
+    state: &str,
+    centre_id: &str,
+    limit: i64,
+) -> Result<Vec<ApplicationRow>, StoreError> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM applications WHERE state = $1 AND centre_id = $2 ORDER BY updated_at_ms, id LIMIT $3");
+    let rows =
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(state).bind(centre_id).bind(limit).fetch_all(store.pool()).await?;
+    Ok(rows.iter().map(ApplicationRow::from_row).collect::<Result<_, _>>()?)
+}
+
+/// The numbered applications of centre `centre_id` for PINFL `pinfl`, newest first (at
+/// most `limit`): an operator's search.
+pub async fn of_pinfl<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    centre_id: &str,
+    pinfl: &str,
+    limit: i64,
+) -> Result<Vec<ApplicationRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM applications WHERE centre_id = $1 AND pinfl = $2 AND number IS NOT NULL \
+         ORDER BY created_at_ms DESC, id DESC LIMIT $3"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(centre_id).bind(pinfl).bind(limit).fetch_all(ex).await?;
     Ok(rows.iter().map(ApplicationRow::from_row).collect::<Result<_, _>>()?)
 }
 

@@ -7,6 +7,7 @@
 pub mod applications;
 pub mod audit;
 pub mod cas;
+pub mod centres;
 pub mod certificates;
 pub mod challenges;
 pub mod documents;

@@ -3,9 +3,9 @@
 //! `paid`, and refund one. Each runs inside the caller's transaction, with guarded
 //! updates, so a payment is recorded once and in the same commit as the state change.
 
-use super::audit;
+use super::audit_of_application;
 use crate::state::{Event, State};
-use crate::{ErrorKind, RaError, Registration};
+use crate::{ErrorKind, RaError};
 use imzo_store::{
     StoreError, Tx,
     applications::{self, ApplicationRow},
@@ -77,7 +77,6 @@ pub(crate) fn payable(app: Result<ApplicationRow, RaError>, amount_tiyin: i64, n
 /// Moves payment `p` (state 1, or just inserted as 2 when `inserted_performed`) and its
 /// application `awaiting_payment → paid`, with the audit record, in `tx`.
 pub(crate) async fn perform(
-    ra: &Registration,
     tx: &mut Tx<'_>,
     p: &PaymentRow,
     now: i64,
@@ -89,9 +88,9 @@ pub(crate) async fn perform(
     let from = State::AwaitingPayment;
     let to = from.next(Event::Pay).ok_or(BookError::Conflict)?;
     applications::transition(tx, p.application_id, from.as_str(), to.as_str()).await?;
-    audit(
-        ra,
+    audit_of_application(
         tx,
+        p.application_id,
         &p.provider,
         "application.paid",
         &p.application_number,
@@ -103,7 +102,7 @@ pub(crate) async fn perform(
 
 /// Refunds performed payment `p` (2 → −2): the application is cancelled, unless its
 /// certificate was issued ([`BookError::Delivered`]).
-pub(crate) async fn refund(ra: &Registration, tx: &mut Tx<'_>, p: &PaymentRow, reason: i64, now: i64) -> Result<(), BookError> {
+pub(crate) async fn refund(tx: &mut Tx<'_>, p: &PaymentRow, reason: i64, now: i64) -> Result<(), BookError> {
     let app = applications::by_id(&mut **tx, p.application_id)
         .await?
         .ok_or_else(|| BookError::System("payment without application".to_owned()))?;
@@ -116,21 +115,21 @@ pub(crate) async fn refund(ra: &Registration, tx: &mut Tx<'_>, p: &PaymentRow, r
     if !payments::cancel(tx, p.id, 2, -2, reason, now).await? {
         return Err(BookError::Conflict);
     }
-    cancelled(ra, tx, p, reason).await
+    cancelled(tx, p, reason).await
 }
 
 /// Cancels created payment `p` (1 → −1); the application stays as it is.
-pub(crate) async fn cancel_created(ra: &Registration, tx: &mut Tx<'_>, p: &PaymentRow, reason: i64, now: i64) -> Result<(), BookError> {
+pub(crate) async fn cancel_created(tx: &mut Tx<'_>, p: &PaymentRow, reason: i64, now: i64) -> Result<(), BookError> {
     if !payments::cancel(tx, p.id, 1, -1, reason, now).await? {
         return Err(BookError::Conflict);
     }
-    cancelled(ra, tx, p, reason).await
+    cancelled(tx, p, reason).await
 }
 
-async fn cancelled(ra: &Registration, tx: &mut Tx<'_>, p: &PaymentRow, reason: i64) -> Result<(), BookError> {
-    audit(
-        ra,
+async fn cancelled(tx: &mut Tx<'_>, p: &PaymentRow, reason: i64) -> Result<(), BookError> {
+    audit_of_application(
         tx,
+        p.application_id,
         &p.provider,
         "payment.cancelled",
         &p.application_number,

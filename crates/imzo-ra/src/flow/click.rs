@@ -4,7 +4,7 @@
 //! failure. Unique indexes and guarded updates make concurrent duplicates harmless.
 
 use super::books::{self, BookError, Unpayable};
-use super::{audit, by_number_tx};
+use super::{audit_of_application, by_number_tx};
 use crate::Registration;
 use imzo_gateways::click::{Completion, Ledger, Refusal};
 use imzo_store::{
@@ -60,7 +60,7 @@ fn repeat_of_prepare(p: &PaymentRow, application: &str, amount_tiyin: i64) -> Re
 impl Ledger for Registration {
     async fn click_prepare(&self, click_trans_id: &str, application: &str, amount_tiyin: i64) -> Result<i64, Refusal> {
         let mut tx = self.store.begin().await.map_err(system)?;
-        if let Some(p) = payments::by_provider_txn(&mut *tx, PROVIDER, click_trans_id).await.map_err(system)? {
+        if let Some(p) = payments::by_provider_txn(&mut *tx, self.payment_provider(PROVIDER), click_trans_id).await.map_err(system)? {
             return repeat_of_prepare(&p, application, amount_tiyin);
         }
         let now = self.config.clock.now_ms();
@@ -68,14 +68,14 @@ impl Ledger for Registration {
         if let Some(active) = payments::active_for_application(&mut *tx, app.id).await.map_err(system)? {
             // On PostgreSQL (read committed) a concurrent twin of this very call may have
             // committed since the first look: that is a repeat, not a rival.
-            if active.provider == PROVIDER && active.provider_txn_id == click_trans_id {
+            if active.provider == self.payment_provider(PROVIDER) && active.provider_txn_id == click_trans_id {
                 return repeat_of_prepare(&active, application, amount_tiyin);
             }
             match (active.provider.as_str(), active.state) {
                 (_, 2) => return Err(Refusal::AlreadyPaid),
                 // The payer started again in Click: the attempt Click never completed goes.
-                (PROVIDER, 1) => {
-                    books::cancel_created(self, &mut tx, &active, REASON_SUPERSEDED, now).await.map_err(from_book)?
+                (provider, 1) if provider == self.payment_provider(PROVIDER) => {
+                    books::cancel_created(&mut tx, &active, REASON_SUPERSEDED, now).await.map_err(from_book)?
                 }
                 // Another provider's payment is in progress: not ours to undo.
                 _ => return Err(Refusal::UpdateFailed),
@@ -83,7 +83,7 @@ impl Ledger for Registration {
         }
         let new = NewPayment {
             application_id: app.id,
-            provider: PROVIDER,
+            provider: self.payment_provider(PROVIDER),
             provider_txn_id: click_trans_id,
             amount_tiyin,
             state: 1,
@@ -93,15 +93,15 @@ impl Ledger for Registration {
         let Some(id) = payments::insert(&mut tx, &new).await.map_err(system)? else {
             // A concurrent twin won: the same Click id is a repeat, anything else is refused.
             drop(tx);
-            return match payments::by_provider_txn(self.store.pool(), PROVIDER, click_trans_id).await.map_err(system)? {
+            return match payments::by_provider_txn(self.store.pool(), self.payment_provider(PROVIDER), click_trans_id).await.map_err(system)? {
                 Some(p) => repeat_of_prepare(&p, application, amount_tiyin),
                 None => Err(Refusal::UpdateFailed),
             };
         };
-        audit(
-            self,
+        audit_of_application(
             &mut tx,
-            PROVIDER,
+            app.id,
+            self.payment_provider(PROVIDER),
             "payment.created",
             application,
             serde_json::json!({ "payment": id, "amount_tiyin": amount_tiyin, "click_trans_id": click_trans_id }),
@@ -117,7 +117,7 @@ impl Ledger for Registration {
         let p = payments::by_id(&mut *tx, c.prepare_id)
             .await
             .map_err(system)?
-            .filter(|p| p.provider == PROVIDER && p.provider_txn_id == c.click_trans_id)
+            .filter(|p| p.provider == self.payment_provider(PROVIDER) && p.provider_txn_id == c.click_trans_id)
             .ok_or(Refusal::NoTransaction)?;
         if p.application_number != c.application {
             return Err(Refusal::NoTransaction);
@@ -130,8 +130,8 @@ impl Ledger for Registration {
             // run, and since the money did not move, that payment is refunded in our books
             // (the application is cancelled) unless the certificate was already issued.
             match p.state {
-                1 => books::cancel_created(self, &mut tx, &p, click_error, now).await.map_err(from_book)?,
-                2 => books::refund(self, &mut tx, &p, click_error, now).await.map_err(from_book)?,
+                1 => books::cancel_created(&mut tx, &p, click_error, now).await.map_err(from_book)?,
+                2 => books::refund(&mut tx, &p, click_error, now).await.map_err(from_book)?,
                 _ => return Err(Refusal::Cancelled),
             }
             commit(tx).await?;
@@ -150,7 +150,7 @@ impl Ledger for Registration {
             // Either a concurrent twin paid it since our first look (PostgreSQL, read
             // committed), or the 8-hour deadline (or an operator) closed the application
             // after Prepare and the prepared payment is void.
-            return match books::cancel_created(self, &mut tx, &p, -9, now).await {
+            return match books::cancel_created(&mut tx, &p, -9, now).await {
                 Ok(()) => {
                     tracing::info!(?why, application = %p.application_number, "Click Complete for a closed application");
                     commit(tx).await?;
@@ -163,7 +163,7 @@ impl Ledger for Registration {
                 Err(e) => Err(from_book(e)),
             };
         }
-        match books::perform(self, &mut tx, &p, now, false).await {
+        match books::perform(&mut tx, &p, now, false).await {
             Ok(()) => {}
             Err(BookError::Conflict) => {
                 // A concurrent twin performed (or cancelled) it first: answer as a repeat.

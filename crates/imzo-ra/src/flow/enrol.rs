@@ -41,11 +41,21 @@ pub(crate) async fn confirm(
         }
     };
     let from = State::Approved;
+    if app.state == State::Issued.as_str() && app.certificate_serial.is_some() {
+        // A repeat by the same key (the proof was checked against the application's key):
+        // the first answer was lost on the way, so the issued certificate is the answer
+        // again. Nothing changes; only the challenge is used up.
+        tx.commit().await.map_err(imzo_store::StoreError::from)?;
+        tracing::info!(application = %app.number.as_deref().unwrap_or_default(), "repeated confirmation answered with the issued certificate");
+        return lookup::certificate(ra, app.number.as_deref().unwrap_or_default()).await;
+    }
     if app.state != from.as_str() {
         tx.commit().await.map_err(imzo_store::StoreError::from)?;
         return Err(RaError::wrong_state(&app.state));
     }
     let to = from.next(Event::Confirm).ok_or_else(|| RaError::wrong_state(&app.state))?;
+    // The centre the applicant chose issues.
+    let ra = &ra.at(&app.centre_id)?;
     let number = app.number.clone().unwrap_or_default();
     let number = number.as_str();
     let key = app.public_key_der.clone().ok_or_else(|| RaError::wrong_state(&app.state))?;

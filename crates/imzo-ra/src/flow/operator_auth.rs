@@ -5,7 +5,7 @@
 use super::lookup;
 use crate::{Challenge, RaError, Registration};
 use base64::Engine;
-use imzo_store::{Tx, cas, cas::OperatorRow, challenges, time_ms::now_ms};
+use imzo_store::{Tx, cas, cas::OperatorRow, certificates, challenges, time_ms::now_ms};
 use sha2::Digest;
 
 /// Purpose of operator challenges (one kind for decisions and views).
@@ -17,6 +17,8 @@ pub(crate) struct Signed {
     pub(crate) content: Vec<u8>,
     /// SHA-256 of the signer's DER certificate, lower-case hex.
     pub(crate) cert_sha256: String,
+    /// The signer certificate's serial, lower-case hex.
+    pub(crate) serial: String,
 }
 
 /// An operator who proved who they are.
@@ -68,7 +70,8 @@ pub(crate) fn verify_signature(
     }
     let cert = report.signers[0].certificate.as_ref().ok_or_else(|| not_operator("no signer certificate"))?;
     let cert_der = imzo_pki::cert::to_der(cert).map_err(RaError::internal)?;
-    Ok(Signed { content: report.content, cert_sha256: hex::encode(sha2::Sha256::digest(&cert_der)) })
+    let serial = imzo_pki::cert::info(cert).map_err(RaError::internal)?.serial_hex.to_lowercase();
+    Ok(Signed { content: report.content, cert_sha256: hex::encode(sha2::Sha256::digest(&cert_der)), serial })
 }
 
 /// The challenge bytes of a signed document; `malformed` words the error if not base64.
@@ -93,8 +96,18 @@ pub(crate) async fn authorise(
     if row.disabled_at_ms.is_some() {
         return Err(not_operator("operator disabled"));
     }
-    if row.centre_id != ra.ca.centre_id {
-        return Err(not_operator("operator of another centre"));
+    // An authorised person acts only while their own certificate is good: a revoked or
+    // held one is refused at once, not only once relying parties see the CRL.
+    if let Some(issued) = certificates::by_serial(&mut **tx, &signed.serial).await?
+        && hex::encode(sha2::Sha256::digest(&issued.cert_der)) == signed.cert_sha256
+        && issued.status != "good"
+    {
+        return Err(not_operator("the operator's certificate is revoked or on hold"));
+    }
+    // An operator acts for their own centre only: callers switch to it
+    // ([`Registration::at`]) and see nothing of other centres.
+    if ra.centre_ca(&row.centre_id).is_none() {
+        return Err(not_operator("operator of a centre this deployment does not run"));
     }
     let stored = challenges::get(&mut **tx, challenge_id).await?.ok_or_else(lookup::challenge_invalid)?;
     if stored.purpose != OPERATOR || stored.challenge.as_slice() != presented {

@@ -2,7 +2,7 @@
 //! transaction; the unique (provider, provider_txn_id) and one-active-payment indexes
 //! plus guarded updates make concurrent duplicates produce exactly one payment.
 
-use super::{audit, by_number, by_number_tx};
+use super::{audit, audit_of_application, by_number, by_number_tx};
 use crate::state::{Event, State};
 use crate::{RaError, Registration};
 use imzo_gateways::payme::{Ledger, Refusal, Transaction};
@@ -71,12 +71,12 @@ fn payable(app: Result<ApplicationRow, RaError>, amount_tiyin: i64) -> Result<i6
 }
 
 /// Cancels a created transaction that Payme left unperformed for 12 hours.
-async fn timed_out(ra: &Registration, mut tx: Tx<'_>, p: &PaymentRow) -> Result<Refusal, Refusal> {
+async fn timed_out(mut tx: Tx<'_>, p: &PaymentRow) -> Result<Refusal, Refusal> {
     payments::cancel(&mut tx, p.id, 1, -1, REASON_TIMEOUT, now_ms()).await.map_err(from_store)?;
-    audit(
-        ra,
+    audit_of_application(
         &mut tx,
-        PROVIDER,
+        p.application_id,
+        &p.provider,
         "payment.cancelled",
         &p.application_number,
         serde_json::json!({ "payment": p.id, "reason": REASON_TIMEOUT }),
@@ -102,12 +102,16 @@ impl Ledger for Registration {
         application: &str,
     ) -> Result<Transaction, Refusal> {
         let mut tx = self.store.begin().await.map_err(from_store)?;
-        if let Some(p) = payments::by_provider_txn(&mut *tx, PROVIDER, id).await.map_err(from_store)? {
+        if let Some(p) = payments::by_provider_txn(&mut *tx, self.payment_provider(PROVIDER), id).await.map_err(from_store)? {
+            // The same id with another amount is not a repeat of this transaction.
+            if p.amount_tiyin != amount_tiyin {
+                return Err(Refusal::WrongAmount);
+            }
             if p.state != 1 {
                 return Err(Refusal::NotAllowed);
             }
             if now_ms() - p.create_time_ms > PAYME_TIMEOUT_MS {
-                return Err(timed_out(self, tx, &p).await?);
+                return Err(timed_out(tx, &p).await?);
             }
             return Ok(transaction(&p));
         }
@@ -115,7 +119,7 @@ impl Ledger for Registration {
         if let Some(active) = payments::active_for_application(&mut *tx, app_id).await.map_err(from_store)? {
             // On PostgreSQL (read committed) a concurrent twin of this very call may have
             // committed between the first look and this one: that is a repeat, not a rival.
-            if active.provider == PROVIDER && active.provider_txn_id == id {
+            if active.provider == self.payment_provider(PROVIDER) && active.provider_txn_id == id {
                 return Ok(transaction(&active));
             }
             return Err(Refusal::NotAllowed);
@@ -124,7 +128,7 @@ impl Ledger for Registration {
             &mut tx,
             &NewPayment {
                 application_id: app_id,
-                provider: PROVIDER,
+                provider: self.payment_provider(PROVIDER),
                 provider_txn_id: id,
                 amount_tiyin,
                 state: 1,
@@ -136,19 +140,19 @@ impl Ledger for Registration {
         .map_err(from_store)?;
         if inserted.is_none() {
             // A concurrent request won: the same id is a repeat, another id is refused.
-            return match payments::by_provider_txn(&mut *tx, PROVIDER, id).await.map_err(from_store)? {
+            return match payments::by_provider_txn(&mut *tx, self.payment_provider(PROVIDER), id).await.map_err(from_store)? {
                 Some(p) => Ok(transaction(&p)),
                 None => Err(Refusal::NotAllowed),
             };
         }
-        let stored = payments::by_provider_txn(&mut *tx, PROVIDER, id)
+        let stored = payments::by_provider_txn(&mut *tx, self.payment_provider(PROVIDER), id)
             .await
             .map_err(from_store)?
             .ok_or_else(|| system("payment vanished after insert"))?;
-        audit(
-            self,
+        audit_of_application(
             &mut tx,
-            PROVIDER,
+            app_id,
+            self.payment_provider(PROVIDER),
             "payment.created",
             application,
             serde_json::json!({ "payment": stored.id, "amount_tiyin": amount_tiyin }),
@@ -161,7 +165,7 @@ impl Ledger for Registration {
 
     async fn perform(&self, id: &str) -> Result<Transaction, Refusal> {
         let mut tx = self.store.begin().await.map_err(from_store)?;
-        let p = payments::by_provider_txn(&mut *tx, PROVIDER, id)
+        let p = payments::by_provider_txn(&mut *tx, self.payment_provider(PROVIDER), id)
             .await
             .map_err(from_store)?
             .ok_or(Refusal::TransactionNotFound)?;
@@ -172,11 +176,11 @@ impl Ledger for Registration {
         }
         let now = now_ms();
         if now - p.create_time_ms > PAYME_TIMEOUT_MS {
-            return Err(timed_out(self, tx, &p).await?);
+            return Err(timed_out(tx, &p).await?);
         }
         if !payments::perform(&mut tx, p.id, now).await.map_err(from_store)? {
             drop(tx);
-            let again = payments::by_provider_txn(self.store.pool(), PROVIDER, id).await.map_err(from_store)?;
+            let again = payments::by_provider_txn(self.store.pool(), self.payment_provider(PROVIDER), id).await.map_err(from_store)?;
             return match again {
                 Some(p) if p.state == 2 => Ok(transaction(&p)),
                 _ => Err(Refusal::NotAllowed),
@@ -189,17 +193,17 @@ impl Ledger for Registration {
             Err(StoreError::Conflict(_)) => return Err(Refusal::NotAllowed),
             Err(e) => return Err(from_store(e)),
         }
-        audit(
-            self,
+        audit_of_application(
             &mut tx,
-            PROVIDER,
+            p.application_id,
+            self.payment_provider(PROVIDER),
             "application.paid",
             &p.application_number,
             serde_json::json!({ "payment": p.id, "amount_tiyin": p.amount_tiyin }),
         )
         .await
         .map_err(from_ra)?;
-        let stored = payments::by_provider_txn(&mut *tx, PROVIDER, id)
+        let stored = payments::by_provider_txn(&mut *tx, self.payment_provider(PROVIDER), id)
             .await
             .map_err(from_store)?
             .ok_or_else(|| system("payment vanished during perform"))?;
@@ -209,7 +213,7 @@ impl Ledger for Registration {
 
     async fn cancel(&self, id: &str, reason: i32) -> Result<Transaction, Refusal> {
         let mut tx = self.store.begin().await.map_err(from_store)?;
-        let p = payments::by_provider_txn(&mut *tx, PROVIDER, id)
+        let p = payments::by_provider_txn(&mut *tx, self.payment_provider(PROVIDER), id)
             .await
             .map_err(from_store)?
             .ok_or(Refusal::TransactionNotFound)?;
@@ -242,17 +246,17 @@ impl Ledger for Registration {
             }
             _ => return Err(Refusal::NotAllowed),
         }
-        audit(
-            self,
+        audit_of_application(
             &mut tx,
-            PROVIDER,
+            p.application_id,
+            self.payment_provider(PROVIDER),
             "payment.cancelled",
             &p.application_number,
             serde_json::json!({ "payment": p.id, "reason": reason, "was": p.state }),
         )
         .await
         .map_err(from_ra)?;
-        let stored = payments::by_provider_txn(&mut *tx, PROVIDER, id)
+        let stored = payments::by_provider_txn(&mut *tx, self.payment_provider(PROVIDER), id)
             .await
             .map_err(from_store)?
             .ok_or_else(|| system("payment vanished during cancel"))?;
@@ -261,12 +265,12 @@ impl Ledger for Registration {
     }
 
     async fn get(&self, id: &str) -> Result<Transaction, Refusal> {
-        let p = payments::by_provider_txn(self.store.pool(), PROVIDER, id).await.map_err(from_store)?;
+        let p = payments::by_provider_txn(self.store.pool(), self.payment_provider(PROVIDER), id).await.map_err(from_store)?;
         p.as_ref().map(transaction).ok_or(Refusal::TransactionNotFound)
     }
 
     async fn statement(&self, from_ms: i64, to_ms: i64) -> Result<Vec<Transaction>, Refusal> {
-        let rows = payments::in_range(self.store.pool(), PROVIDER, from_ms, to_ms).await.map_err(from_store)?;
+        let rows = payments::in_range(self.store.pool(), self.payment_provider(PROVIDER), from_ms, to_ms).await.map_err(from_store)?;
         Ok(rows.iter().map(transaction).collect())
     }
 

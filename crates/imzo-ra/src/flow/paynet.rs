@@ -69,7 +69,7 @@ impl Ledger for Registration {
         application: &str,
     ) -> Result<Transaction, Refusal> {
         let mut tx = self.store.begin().await.map_err(system)?;
-        if let Some(p) = payments::by_provider_txn(&mut *tx, PROVIDER, transaction_id).await.map_err(system)? {
+        if let Some(p) = payments::by_provider_txn(&mut *tx, self.payment_provider(PROVIDER), transaction_id).await.map_err(system)? {
             return repeat_of_perform(&p, application, amount_tiyin);
         }
         let now = self.config.clock.now_ms();
@@ -77,7 +77,7 @@ impl Ledger for Registration {
             Ok(app) => app,
             Err(why) => {
                 // A concurrent twin of this very call may have paid it since the first look.
-                return match payments::by_provider_txn(&mut *tx, PROVIDER, transaction_id).await.map_err(system)? {
+                return match payments::by_provider_txn(&mut *tx, self.payment_provider(PROVIDER), transaction_id).await.map_err(system)? {
                     Some(p) => repeat_of_perform(&p, application, amount_tiyin),
                     None => Err(from_unpayable(why)),
                 };
@@ -85,7 +85,7 @@ impl Ledger for Registration {
         };
         if let Some(active) = payments::active_for_application(&mut *tx, app.id).await.map_err(system)? {
             // A concurrent twin of this very call may have committed since the first look.
-            if active.provider == PROVIDER && active.provider_txn_id == transaction_id {
+            if active.provider == self.payment_provider(PROVIDER) && active.provider_txn_id == transaction_id {
                 return repeat_of_perform(&active, application, amount_tiyin);
             }
             // Paid already, or another provider's payment is in progress.
@@ -93,7 +93,7 @@ impl Ledger for Registration {
         }
         let new = NewPayment {
             application_id: app.id,
-            provider: PROVIDER,
+            provider: self.payment_provider(PROVIDER),
             provider_txn_id: transaction_id,
             amount_tiyin,
             state: 2,
@@ -106,14 +106,14 @@ impl Ledger for Registration {
             None => {
                 // A concurrent twin won: the same id is a repeat, anything else is refused.
                 drop(tx);
-                let again = payments::by_provider_txn(self.store.pool(), PROVIDER, transaction_id).await.map_err(system)?;
+                let again = payments::by_provider_txn(self.store.pool(), self.payment_provider(PROVIDER), transaction_id).await.map_err(system)?;
                 return match again {
                     Some(p) => repeat_of_perform(&p, application, amount_tiyin),
                     None => Err(Refusal::AlreadyExists),
                 };
             }
         };
-        match books::perform(self, &mut tx, &stored, now, true).await {
+        match books::perform(&mut tx, &stored, now, true).await {
             Ok(()) => {}
             Err(BookError::Conflict) => return Err(Refusal::NotPayable),
             Err(BookError::Delivered) => return Err(Refusal::AlreadyExists),
@@ -124,13 +124,13 @@ impl Ledger for Registration {
     }
 
     async fn paynet_get(&self, transaction_id: &str) -> Result<Option<Transaction>, Refusal> {
-        let p = payments::by_provider_txn(self.store.pool(), PROVIDER, transaction_id).await.map_err(system)?;
+        let p = payments::by_provider_txn(self.store.pool(), self.payment_provider(PROVIDER), transaction_id).await.map_err(system)?;
         Ok(p.as_ref().map(transaction))
     }
 
     async fn paynet_cancel(&self, transaction_id: &str) -> Result<Transaction, Refusal> {
         let mut tx = self.store.begin().await.map_err(system)?;
-        let p = payments::by_provider_txn(&mut *tx, PROVIDER, transaction_id)
+        let p = payments::by_provider_txn(&mut *tx, self.payment_provider(PROVIDER), transaction_id)
             .await
             .map_err(system)?
             .ok_or(Refusal::NotFound)?;
@@ -138,7 +138,7 @@ impl Ledger for Registration {
             // Cancelled before: the stored answer.
             return Ok(transaction(&p));
         }
-        match books::refund(self, &mut tx, &p, REASON_REFUND, self.config.clock.now_ms()).await {
+        match books::refund(&mut tx, &p, REASON_REFUND, self.config.clock.now_ms()).await {
             Ok(()) => {}
             Err(BookError::Delivered) => return Err(Refusal::CannotCancel),
             Err(BookError::Conflict) => {
@@ -157,7 +157,7 @@ impl Ledger for Registration {
     }
 
     async fn paynet_statement(&self, from_ms: i64, to_ms: i64) -> Result<Vec<Transaction>, Refusal> {
-        let rows = payments::in_range(self.store.pool(), PROVIDER, from_ms, to_ms).await.map_err(system)?;
+        let rows = payments::in_range(self.store.pool(), self.payment_provider(PROVIDER), from_ms, to_ms).await.map_err(system)?;
         Ok(rows.iter().filter(|p| p.state == 2).map(transaction).collect())
     }
 

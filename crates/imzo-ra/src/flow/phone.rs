@@ -12,11 +12,11 @@ use imzo_store::{
 use zeroize::Zeroizing;
 
 /// Wrong tries allowed per code.
-const MAX_TRIES: i64 = 5;
+pub(crate) const MAX_TRIES: i64 = 5;
 /// Codes allowed per phone per hour.
-const MAX_CODES_PER_HOUR: i64 = 5;
+pub(crate) const MAX_CODES_PER_HOUR: i64 = 5;
 /// Wait between two codes for one draft.
-const RESEND_INTERVAL_MS: i64 = 60_000;
+pub(crate) const RESEND_INTERVAL_MS: i64 = 60_000;
 
 /// The fields of a start request after validation.
 #[derive(Debug)]
@@ -117,8 +117,16 @@ fn too_many_codes() -> RaError {
 
 /// One window of the per-address start limit.
 const ADDRESS_WINDOW_MS: i64 = 3_600_000;
-/// One window of the per-PINFL start limit.
+/// One window of the per-PINFL start limit: a day in Tashkent.
 const PINFL_WINDOW_MS: i64 = 86_400_000;
+/// Asia/Tashkent is UTC+5 all year (no daylight saving since 1992).
+const TASHKENT_OFFSET_MS: i64 = 5 * 3_600_000;
+
+/// Midnight in Tashkent that starts the day `now_ms` is in, UTC milliseconds: "a day"
+/// for an applicant is their calendar day, not UTC's (which starts at 05:00 there).
+pub(crate) fn tashkent_day_start(now_ms: i64) -> i64 {
+    now_ms - (now_ms + TASHKENT_OFFSET_MS).rem_euclid(PINFL_WINDOW_MS)
+}
 
 /// Counts a start against the per-address and per-PINFL limits (fixed windows kept in
 /// the database, so every node counts the same) and refuses it past either. The PINFL
@@ -131,7 +139,8 @@ async fn limit_starts(ra: &Registration, client: Option<&str>, pinfl: &str) -> R
     };
     if let Some(client) = client.filter(|c| *c != "unknown") {
         let window = now - now.rem_euclid(ADDRESS_WINDOW_MS);
-        let hits = rate_limits::hit(ra.store.pool(), &format!("start-address:{client}"), window).await?;
+        let hits =
+            rate_limits::hit_window(ra.store.pool(), &format!("start-address:{client}"), window, ADDRESS_WINDOW_MS).await?;
         let limit = ra.config.starts_per_address_per_hour;
         if hits > limit {
             return Err(refuse(
@@ -143,9 +152,9 @@ async fn limit_starts(ra: &Registration, client: Option<&str>, pinfl: &str) -> R
             ));
         }
     }
-    let window = now - now.rem_euclid(PINFL_WINDOW_MS);
+    let window = tashkent_day_start(now);
     let bucket = secret::keyed_hash(&ra.config.otp_secret, "start-pinfl", pinfl);
-    let hits = rate_limits::hit(ra.store.pool(), &format!("start-pinfl:{bucket}"), window).await?;
+    let hits = rate_limits::hit_window(ra.store.pool(), &format!("start-pinfl:{bucket}"), window, PINFL_WINDOW_MS).await?;
     let limit = ra.config.starts_per_pinfl_per_day;
     if hits > limit {
         return Err(refuse(
@@ -178,6 +187,7 @@ async fn send_code(ra: &Registration, tx: &mut Tx<'_>, draft_id: &str, phone: &s
 pub(crate) async fn start(ra: &Registration, request: StartRequest, client: Option<&str>) -> Result<Started, RaError> {
     let today = crate::fee::tashkent_date(from_ms(ra.config.clock.now_ms()));
     let d = validate(&request, today)?;
+    let ra = &super::centres::chosen(ra, request.centre).await?;
     limit_starts(ra, client, &d.pinfl).await?;
     let draft_id = new_id()?;
     let mut tx = ra.store.begin().await?;
@@ -233,6 +243,7 @@ fn no_draft() -> RaError {
 pub(crate) async fn resend_code(ra: &Registration, draft_id: &str) -> Result<Started, RaError> {
     let mut tx = ra.store.begin().await?;
     let row = applications::by_draft(&mut *tx, draft_id).await?.ok_or_else(no_draft)?;
+    let ra = &ra.at(&row.centre_id)?;
     if row.state != State::Started.as_str() {
         return Err(RaError::wrong_state(&row.state));
     }
@@ -272,6 +283,7 @@ pub(crate) async fn verify_phone(ra: &Registration, draft_id: &str, code: &str) 
     }
     let mut tx = ra.store.begin().await?;
     let row = applications::by_draft(&mut *tx, draft_id).await?.ok_or_else(no_draft)?;
+    let ra = &ra.at(&row.centre_id)?;
     let from = State::Started;
     if row.state != from.as_str() {
         return Err(RaError::wrong_state(&row.state));

@@ -80,9 +80,16 @@ pub(crate) async fn renew(ra: &Registration, signed: &[u8]) -> Result<Submitted,
     let current = certificates::by_serial(ra.store.pool(), &serial)
         .await?
         .ok_or_else(|| not_holder("unknown certificate"))?;
-    if current.ca_id != ra.ca.ca_id {
-        return Err(not_holder("certificate of another centre"));
-    }
+    // A holder renews within the centre that issued the current certificate: its audit
+    // chain, SMS and the new certificate's CA (centre 1 is only the default for new
+    // applicants).
+    let holder_centre = ra
+        .centre_cas()
+        .into_iter()
+        .find(|c| c.ca_id == current.ca_id)
+        .map(|c| c.centre_id.clone())
+        .ok_or_else(|| not_holder("certificate of a centre this deployment does not run"))?;
+    let ra = &ra.at(&holder_centre)?;
     if current.status != "good" {
         return Err(not_holder("certificate revoked or suspended"));
     }

@@ -61,6 +61,8 @@ pub(crate) async fn operator_decide(ra: &Registration, signed: &[u8]) -> Result<
 
     let mut tx = ra.store.begin().await?;
     let operator = operator_auth::authorise(ra, &mut tx, &signed, &doc.challenge_id, &presented).await?;
+    // The operator decides for their own centre only.
+    let ra = &ra.at(&operator.row.centre_id)?;
     let cert_sha256 = &operator.cert_sha256;
     let app = by_number_tx(&mut tx, &doc.application).await?;
     if app.centre_id != ra.ca.centre_id {
@@ -152,9 +154,10 @@ pub(crate) async fn application_details(ra: &Registration, number: &str) -> Resu
 }
 
 pub(crate) async fn review_queue(ra: &Registration, limit: i64) -> Result<Vec<ApplicationDetails>, RaError> {
-    let rows = applications::in_state(&ra.store, State::Paid.as_str(), limit.clamp(1, 500)).await?;
+    let rows =
+        applications::in_state_of_centre(&ra.store, State::Paid.as_str(), &ra.ca.centre_id, limit.clamp(1, 500)).await?;
     let mut out = Vec::with_capacity(rows.len());
-    for row in rows.iter().filter(|r| r.centre_id == ra.ca.centre_id) {
+    for row in &rows {
         let docs = documents::for_application(ra.store.pool(), row.id).await?;
         let payment = payments::active_for_application(ra.store.pool(), row.id).await?;
         out.push(details(row, docs, payment));

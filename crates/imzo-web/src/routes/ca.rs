@@ -42,10 +42,13 @@ pub(crate) fn download(name: &str, extension: &str, der: &[u8]) -> Option<Respon
 /// `GET /ca/{file}` where `file` is `<id>.crt` or `<id>.pem`.
 pub(crate) async fn certificate(State(ctx): State<Shared>, Path(file): Path<String>) -> Result<Response, ApiError> {
     let (id, extension) = file.rsplit_once('.').ok_or_else(|| ApiError::not_found("CA certificate"))?;
-    let (_, der) = ctx
-        .ca_certificates
-        .iter()
-        .find(|(known, _)| known == id)
+    if let Some((_, der)) = ctx.ca_certificates.iter().find(|(known, _)| known == id) {
+        return download(id, extension, der).ok_or_else(|| ApiError::not_found("CA certificate"));
+    }
+    // Every CA in the register (the ten centres and any registered later).
+    let row = imzo_store::cas::ca(ctx.registration.store().pool(), id)
+        .await
+        .map_err(|e| ApiError::internal(&e.to_string()))?
         .ok_or_else(|| ApiError::not_found("CA certificate"))?;
-    download(id, extension, der).ok_or_else(|| ApiError::not_found("CA certificate"))
+    download(id, extension, &row.cert_der).ok_or_else(|| ApiError::not_found("CA certificate"))
 }

@@ -127,6 +127,9 @@ struct Apply {
     /// The person's title in the company (legal entity).
     #[arg(long)]
     title: Option<String>,
+    /// The registration centre, by number (`GET /api/v1/centres`; default 1).
+    #[arg(long)]
+    centre: Option<i64>,
     /// Passport scan: PDF, PNG or JPEG, at most 5 MB.
     #[arg(long, required = true)]
     passport_scan: Option<PathBuf>,
@@ -202,6 +205,7 @@ async fn apply(a: Apply) -> Result<ExitCode> {
         company_inn: a.company_inn.clone(),
         company_name: a.company_name.clone(),
         title: a.title.clone(),
+        centre: a.centre,
     };
     // Everything local is checked before the server is asked, so a typo or a wrong file
     // costs no SMS and leaves no key file behind.
