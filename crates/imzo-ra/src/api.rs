@@ -1,6 +1,6 @@
 //! The public operations of the registration centre, as the web layer calls them.
 
-use crate::{RaConfig, RaError, flow};
+use crate::{Localized, RaConfig, RaError, flow};
 use imzo_ca::CentreCa;
 use imzo_store::Store;
 use serde::{Deserialize, Serialize};
@@ -51,6 +51,9 @@ pub struct StartRequest {
     /// The person's title in the company (legal entity only).
     #[serde(default)]
     pub title: Option<String>,
+    /// The registration centre chosen, by number (`GET /api/v1/centres`); default 1.
+    #[serde(default)]
+    pub centre: Option<i64>,
 }
 
 /// Answer to step 1.
@@ -280,6 +283,21 @@ pub struct PaymentInfo {
     pub paid_at: Option<OffsetDateTime>,
 }
 
+/// A registration centre an applicant can choose.
+#[derive(Debug, Clone, Serialize)]
+pub struct CentreInfo {
+    /// Number to give as `centre` when starting an application.
+    pub number: i64,
+    /// Id (`rc1`).
+    pub id: String,
+    /// Names in Uzbek, Russian and English.
+    pub name: Localized,
+    /// `active`, or `revoked` (no new applications).
+    pub status: String,
+    /// Its CA certificate (`/ca/{id}.pem`).
+    pub ca_certificate: String,
+}
+
 /// What an operator asks to see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -290,6 +308,10 @@ pub enum OperatorAction {
     Show,
     /// One document of an application.
     Document,
+    /// The audit trail of one application.
+    Audit,
+    /// The applications of one PINFL (named in `pinfl`).
+    Search,
 }
 
 /// The document an operator signs (attached CMS) to view applications; every view of
@@ -308,20 +330,124 @@ pub struct OperatorRequest {
     /// Document kind, `passport` or `selfie` (`document`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// The PINFL searched for (`search`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinfl: Option<String>,
 }
+
+/// One entry of an application's audit trail as an operator sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRecord {
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Who acted: `applicant`, `operator:<id>`, `payme`, `system`, ...
+    pub actor: String,
+    /// What happened: `application.submitted`, `operator.viewed`, ...
+    pub action: String,
+    /// What it happened to (the number, or the draft handle before there was one).
+    pub subject: String,
+    /// The entry's details (never secrets).
+    pub details: serde_json::Value,
+    /// Position in the centre's hash chain.
+    pub seq: Option<i64>,
+    /// The entry's hash in the chain.
+    pub hash: Option<String>,
+}
+
+/// Provider name of payments made in the payment sandbox (no real money).
+pub const SANDBOX_PROVIDER: &str = "sandbox";
 
 /// The registration centre's workflow service. Cheap to clone; all state is in the database.
 #[derive(Clone, Debug)]
 pub struct Registration {
     pub(crate) store: Store,
+    /// The centre this handle acts for (centre 1 unless switched by [`Registration::at`]).
     pub(crate) ca: Arc<CentreCa>,
+    /// Every centre of the deployment whose CA this process holds.
+    pub(crate) centres: Arc<Vec<Arc<CentreCa>>>,
+    /// The authorised body's register signer, where this process holds it.
+    pub(crate) register_signer: Option<Arc<imzo_ca::authority::RegisterSigner>>,
     pub(crate) config: Arc<RaConfig>,
+    /// Payments made through this handle are the sandbox's (see [`Registration::sandbox_books`]).
+    pub(crate) sandbox: bool,
 }
 
 impl Registration {
     /// The workflow of centre `ca`, keeping its state in `store`.
     pub fn new(store: Store, ca: CentreCa, config: RaConfig) -> Registration {
-        Registration { store, ca: Arc::new(ca), config: Arc::new(config) }
+        let ca = Arc::new(ca);
+        Registration {
+            store,
+            centres: Arc::new(vec![Arc::clone(&ca)]),
+            ca,
+            register_signer: None,
+            config: Arc::new(config),
+            sandbox: false,
+        }
+    }
+
+    /// The same workflow whose payment books (Payme, Click and Paynet ledgers) record
+    /// every payment under provider [`SANDBOX_PROVIDER`]: the payment sandbox pays through
+    /// the providers' real protocol code, but no provider's money moved, so its payments
+    /// must never show up in a provider's statement or reconciliation as theirs.
+    pub fn sandbox_books(&self) -> Registration {
+        Registration { sandbox: true, ..self.clone() }
+    }
+
+    /// `real`, or [`SANDBOX_PROVIDER`] for the sandbox's books.
+    pub(crate) fn payment_provider(&self, real: &'static str) -> &'static str {
+        if self.sandbox { SANDBOX_PROVIDER } else { real }
+    }
+
+    /// The same workflow serving every centre of `centres` too (the first centre given
+    /// to [`Registration::new`] stays the default an applicant gets).
+    pub fn with_centres(mut self, centres: Vec<CentreCa>) -> Registration {
+        let mut all: Vec<Arc<CentreCa>> = vec![Arc::clone(&self.ca)];
+        all.extend(centres.into_iter().filter(|c| c.centre_id != self.ca.centre_id).map(Arc::new));
+        self.centres = Arc::new(all);
+        self
+    }
+
+    /// The same workflow with the authorised body's register signer (for the signed
+    /// register file).
+    pub fn with_register_signer(mut self, signer: imzo_ca::authority::RegisterSigner) -> Registration {
+        self.register_signer = Some(Arc::new(signer));
+        self
+    }
+
+    /// Every centre whose CA this workflow holds, the default first.
+    pub fn centre_cas(&self) -> Vec<&CentreCa> {
+        self.centres.iter().map(|c| c.as_ref()).collect()
+    }
+
+    /// The CA of centre `centre_id`, if this workflow holds it.
+    pub fn centre_ca(&self, centre_id: &str) -> Option<&CentreCa> {
+        self.centres.iter().find(|c| c.centre_id == centre_id || c.ca_id == centre_id).map(|c| c.as_ref())
+    }
+
+    /// The register signer, if this process holds it.
+    pub fn register_signer(&self) -> Option<&imzo_ca::authority::RegisterSigner> {
+        self.register_signer.as_deref()
+    }
+
+    /// This workflow acting for centre `centre_id` (whose application it is working on):
+    /// audit rows, SMS and issuance go to that centre.
+    pub(crate) fn at(&self, centre_id: &str) -> Result<Registration, RaError> {
+        if self.ca.centre_id == centre_id {
+            return Ok(self.clone());
+        }
+        let ca = self
+            .centres
+            .iter()
+            .find(|c| c.centre_id == centre_id)
+            .ok_or_else(|| RaError::internal(format!("centre {centre_id}'s CA is not held by this process")))?;
+        Ok(Registration { ca: Arc::clone(ca), ..self.clone() })
+    }
+
+    /// The registration centres an applicant can choose (`GET /api/v1/centres`).
+    pub async fn centres(&self) -> Result<Vec<CentreInfo>, RaError> {
+        flow::centres::list(self).await
     }
 
     /// The store this workflow uses.
@@ -396,6 +522,13 @@ impl Registration {
         flow::lookup::client_address(self, peer, x_real_ip)
     }
 
+    /// Counts one request by `client` for a new challenge or captcha of `kind` (`captcha`,
+    /// `pop`, `relying-party`, …) and refuses it (429 with a retry time) past the
+    /// configured number per minute: each such request writes a row, so none is free.
+    pub async fn limit_challenges(&self, kind: &str, client: &str) -> Result<(), RaError> {
+        flow::lookup::limit_challenges(self, kind, client).await
+    }
+
     /// Step 7, key holders: a proof-of-possession challenge for an application.
     pub async fn new_challenge(&self, number: &str) -> Result<Challenge, RaError> {
         flow::lookup::new_challenge(self, number).await
@@ -468,6 +601,18 @@ impl Registration {
         signed_request: &[u8],
     ) -> Result<(String, Vec<u8>), RaError> {
         flow::operator_view::document(self, number, kind, signed_request).await
+    }
+
+    /// The audit trail of application `number` (this centre's only) for an operator who
+    /// signed an [`OperatorRequest`] with action `audit` naming it; the view is audited too.
+    pub async fn operator_audit_trail(&self, number: &str, signed_request: &[u8]) -> Result<Vec<AuditRecord>, RaError> {
+        flow::operator_trail::audit_trail(self, number, signed_request).await
+    }
+
+    /// This centre's applications of the PINFL an operator signed an [`OperatorRequest`]
+    /// with action `search` for, newest first; audited as `operator.viewed`.
+    pub async fn operator_search(&self, signed_request: &[u8]) -> Result<Vec<ApplicationDetails>, RaError> {
+        flow::operator_trail::search(self, signed_request).await
     }
 
     /// Paid applications of this centre waiting for review, oldest first (at most `limit`).

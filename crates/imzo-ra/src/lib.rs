@@ -26,3 +26,4 @@ pub use clock::Clock;
 pub use imzo_gateways::sms;
 pub use config::RaConfig;
 pub use error::{ErrorKind, Language, Localized, RaError};
+pub use flow::lost_key::LostKeyRequested;

@@ -236,6 +236,41 @@ pub async fn entries<'e, E: Executor<'e, Database = Any>>(
     Ok(out)
 }
 
+/// The entries of centre `centre_id` about any of `subjects` (an application's number and
+/// its draft handle), oldest first: an application's audit trail as an operator sees it.
+pub async fn of_subjects<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    centre_id: &str,
+    subjects: [&str; 2],
+) -> Result<Vec<StoredEntry>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, chain, seq, at_ms, centre_id, actor, action, subject, details, prev_hash, hash \
+         FROM audit_log WHERE centre_id = $1 AND (subject = $2 OR subject = $3) ORDER BY at_ms, id",
+    )
+    .bind(centre_id)
+    .bind(subjects[0])
+    .bind(subjects[1])
+    .fetch_all(ex)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(StoredEntry {
+            id: r.try_get("id")?,
+            chain: r.try_get("chain")?,
+            seq: r.try_get("seq")?,
+            at_ms: r.try_get("at_ms")?,
+            centre_id: r.try_get("centre_id")?,
+            actor: r.try_get("actor")?,
+            action: r.try_get("action")?,
+            subject: r.try_get("subject")?,
+            details: r.try_get("details")?,
+            prev_hash: r.try_get("prev_hash")?,
+            hash: r.try_get("hash")?,
+        });
+    }
+    Ok(out)
+}
+
 /// Checks every chain of the log against its hashes and its head: finds altered entries
 /// (hash mismatch), removed ones (a gap, a broken link or a short tail) and reordered ones
 /// (a broken link, or row ids out of order).

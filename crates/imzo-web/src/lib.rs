@@ -7,6 +7,7 @@ mod error;
 mod extract;
 mod lang;
 mod money;
+mod portal;
 mod router;
 mod routes;
 mod state;
@@ -16,5 +17,5 @@ mod upload;
 mod tests;
 
 pub use error::ApiError;
-pub use router::{router, router_with_services, router_with_status};
+pub use router::{router, router_with_root_crl, router_with_services, router_with_status};
 pub use state::AppState;

@@ -3,7 +3,7 @@
 
 use crate::context::Ctx;
 use crate::error::ApiError;
-use crate::routes::{applications, ca, certificates, dev, health, lookup, openapi, operator, pay, relying_party, renewal, sandbox, status, tsa};
+use crate::routes::{applications, ca, certificates, dev, health, lookup, lost_key, openapi, operator, pay, relying_party, renewal, sandbox, status, tsa};
 use crate::{AppState, extract::JSON_BODY_LIMIT};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -110,6 +110,13 @@ pub(crate) fn routes(dev_outbox: bool, payme_sandbox: bool) -> Routes {
             post(operator::document),
         )
         .add(
+            Method::POST,
+            &["/api/v1/operator/applications/{number}/audit"],
+            "/api/v1/operator/applications/{number}/audit",
+            post(operator::audit_trail),
+        )
+        .add(Method::POST, &["/api/v1/operator/search"], "/api/v1/operator/search", post(operator::search))
+        .add(
             Method::GET,
             &["/api/v1/operator/rejection-reasons"],
             "/api/v1/operator/rejection-reasons",
@@ -124,13 +131,26 @@ pub(crate) fn routes(dev_outbox: bool, payme_sandbox: bool) -> Routes {
             get(certificates::by_serial),
         )
         .add(Method::GET, &["/ca/{id}.crt", "/ca/{id}.pem"], "/ca/{file}", get(ca::certificate))
-        .add(Method::POST, &["/pay/payme"], "/pay/payme", post(pay::payme))
+        .add(Method::POST, &["/pay/payme"], "/pay/payme", post(pay::payme).fallback(pay::payme_not_post))
         .add(Method::POST, &["/pay/click/prepare"], "/pay/click/prepare", post(pay::click_prepare))
         .add(Method::POST, &["/pay/click/complete"], "/pay/click/complete", post(pay::click_complete))
         .add(Method::POST, &["/pay/paynet"], "/pay/paynet", post(pay::paynet))
         .add(Method::POST, &["/api/v1/revocations/challenge"], "/api/v1/revocations/challenge", post(status::challenge))
         .add(Method::POST, &["/api/v1/revocations"], "/api/v1/revocations", post(status::revoke))
-        .add(Method::GET, &["/crl/{ca}.crl"], "/crl/{file}", get(status::crl))
+        .add(Method::POST, &["/api/v1/revocations/lost"], "/api/v1/revocations/lost", post(lost_key::start))
+        .add(
+            Method::POST,
+            &["/api/v1/revocations/lost/{request_id}/resend"],
+            "/api/v1/revocations/lost/{request_id}/resend",
+            post(lost_key::resend),
+        )
+        .add(
+            Method::POST,
+            &["/api/v1/revocations/lost/{request_id}/confirm"],
+            "/api/v1/revocations/lost/{request_id}/confirm",
+            post(lost_key::confirm),
+        )
+        .add(Method::GET, &["/crl/{ca}.crl", "/crl/{ca}-delta.crl"], "/crl/{file}", get(status::crl))
         .add(Method::POST, &["/ocsp"], "/ocsp", post(status::ocsp_post))
         .add(Method::GET, &["/ocsp/{request}"], "/ocsp/{*request}", get(status::ocsp_get))
         .add(Method::POST, &["/tsa"], "/tsa", post(tsa::timestamp))
@@ -166,6 +186,20 @@ pub(crate) fn routes(dev_outbox: bool, payme_sandbox: bool) -> Routes {
             "/frontend/timestamp/pkcs7",
             post(relying_party::timestamp_pkcs7).layer(DefaultBodyLimit::max(RELYING_PARTY_BODY_LIMIT)),
         );
+    // The applicant portal (HTML pages and their embedded scripts).
+    r = r
+        .add(Method::GET, &["/"], "/", get(crate::portal::pages::home))
+        .add(Method::GET, &["/apply"], "/apply", get(crate::portal::pages::apply))
+        .add(Method::GET, &["/find"], "/find", get(crate::portal::pages::find))
+        .add(Method::GET, &["/console"], "/console", get(crate::portal::console::page))
+        .add(Method::GET, &["/portal/{asset}"], "/portal/{asset}", get(crate::portal::assets::asset));
+    // The public state register and the centres an applicant chooses from.
+    r = r
+        .add(Method::GET, &["/api/v1/centres"], "/api/v1/centres", get(crate::routes::registry::centres))
+        .add(Method::GET, &["/registry"], "/registry", get(crate::routes::registry::page))
+        .add(Method::GET, &["/api/v1/registry"], "/api/v1/registry", get(crate::routes::registry::register_json))
+        .add(Method::GET, &["/api/v1/registry/signed"], "/api/v1/registry/signed", get(crate::routes::registry::register_signed))
+        .add(Method::POST, &["/api/v1/registry/check"], "/api/v1/registry/check", post(crate::routes::registry::check));
     if dev_outbox {
         r = r.add(Method::GET, &["/api/v1/dev/outbox"], "/api/v1/dev/outbox", get(dev::outbox));
     }
@@ -234,7 +268,22 @@ pub fn router_with_services<L>(
 where
     L: Ledger + 'static,
 {
-    let status = status::StatusPublishing { responder, crl_policy };
+    router_with_root_crl(state, crl_policy, responder, tsa, None)
+}
+
+/// The whole HTTP surface, as [`router_with_services`], also publishing the root's own
+/// CRL at `/crl/{root id}.crl` when this node holds the root key (`root_crl`).
+pub fn router_with_root_crl<L>(
+    state: AppState<L>,
+    crl_policy: imzo_ca::crl::CrlPolicy,
+    responder: Arc<imzo_ca::ocsp::OcspResponder>,
+    tsa: Arc<imzo_ca::tsa::Tsa>,
+    root_crl: Option<imzo_ca::crl::CrlIssuer>,
+) -> Router
+where
+    L: Ledger + 'static,
+{
+    let status = status::StatusPublishing { responder, crl_policy, root_crl };
     let routes = routes(state.dev_outbox, state.payme_sandbox);
     let ctx = Ctx {
         registration: state.registration,

@@ -34,8 +34,13 @@
 //!                                      # default: random, kept in DATA/secrets/paynet-password
 //! merchant_id = "…"                    # IMZO_PAYNET_MERCHANT_ID (pay links)
 //!
+//! [payments]
+//! sandbox = "auto"                     # IMZO_PAYMENTS_SANDBOX: auto (on only while no real
+//!                                      # provider key/merchant id is set), on (forced; warned) or off
+//!
 //! [sms]
 //! gateway = "outbox"                   # IMZO_SMS_GATEWAY: outbox, eskiz or playmobile
+//!                                      # (the dev outbox route is served only for outbox)
 //! eskiz_url = "https://notify.eskiz.uz/api"  # IMZO_SMS_ESKIZ_URL
 //! eskiz_email = "…"                    # IMZO_SMS_ESKIZ_EMAIL
 //! eskiz_password = "…"                 # IMZO_SMS_ESKIZ_PASSWORD / IMZO_SMS_ESKIZ_PASSWORD_FILE
@@ -48,6 +53,8 @@
 //!
 //! [lookup]
 //! per_minute = 10                      # IMZO_LOOKUP_PER_MINUTE: lookups by number per client address
+//! challenges_per_minute = 30           # IMZO_LOOKUP_CHALLENGES_PER_MINUTE: new captchas, and apart
+//!                                      # proof/login challenges, per client address (429 beyond)
 //! # (and under [server]: trusted_proxies = "127.0.0.1,10.0.0.2" — IMZO_SERVER_TRUSTED_PROXIES:
 //! #  only requests from these peers may name the client in X-Real-IP)
 //!
@@ -63,12 +70,19 @@
 //! [status]
 //! crl_delay_seconds = 2                # IMZO_STATUS_CRL_DELAY_SECONDS: a revocation is on the CRL within this
 //! crl_validity_hours = 24              # IMZO_STATUS_CRL_VALIDITY_HOURS: nextUpdate − thisUpdate
+//! crl_base_delay_seconds = 3600        # IMZO_STATUS_CRL_BASE_DELAY_SECONDS: a change waits this long for the
+//!                                      # complete CRL while the delta CRL carries it (default: crl_delay_seconds)
 //! ocsp_validity_minutes = 240          # IMZO_STATUS_OCSP_VALIDITY_MINUTES: of pre-signed OCSP answers
 //! ocsp_ignore_nonce = "false"          # IMZO_STATUS_OCSP_IGNORE_NONCE: answer nonce requests from the cache
+//! ocsp_key = "pkcs11:token=…;object=ocsp?module-path=…&pin-source=file:…"
+//!                                      # IMZO_STATUS_OCSP_KEY: OCSP responder key on a PKCS#11 token
+//!                                      # (default: a key of each node's own, in memory)
 //!
 //! [tsa]
 //! policy_oid = "1.2.860.3.2.3.1"       # IMZO_TSA_POLICY_OID: TSA policy of every time-stamp token
 //! accuracy_ms = 1000                   # IMZO_TSA_ACCURACY_MS: accuracy stated in tokens
+//! key = "pkcs11:token=…;object=tsa?module-path=…&pin-source=file:…"
+//!                                      # IMZO_TSA_KEY: TSA key on a PKCS#11 token (default: in memory)
 //! ```
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -110,10 +124,15 @@ pub(crate) const KEYS: &[(&str, &str)] = &[
     ("ca", "algorithm"),
     ("status", "crl_delay_seconds"),
     ("status", "crl_validity_hours"),
+    ("status", "crl_base_delay_seconds"),
     ("status", "ocsp_validity_minutes"),
     ("status", "ocsp_ignore_nonce"),
     ("tsa", "policy_oid"),
     ("tsa", "accuracy_ms"),
+    ("status", "ocsp_key"),
+    ("tsa", "key"),
+    ("payments", "sandbox"),
+    ("lookup", "challenges_per_minute"),
 ];
 
 /// The BCV table used when neither the file nor the environment gives one (sum).
@@ -122,6 +141,13 @@ const DEFAULT_BCV: &[(&str, i64)] = &[("2024-10-01", 375_000), ("2025-08-01", 41
 /// A deployment's settings, after the file and the environment were applied.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
+    /// New challenges (and, apart, captchas) per client address per minute.
+    pub(crate) challenges_per_minute: i64,
+    /// Serve the payment sandbox (`payments.sandbox`; see [`payment_sandbox`]).
+    pub(crate) payment_sandbox: bool,
+    /// Settings that name a real payment provider (for the warning when the sandbox is
+    /// forced on beside them); empty in the embedded default.
+    pub(crate) real_payment_providers: Vec<&'static str>,
     /// Address the HTTP server listens on.
     pub(crate) listen: SocketAddr,
     /// Public base URL (links, URLs in certificates).
@@ -160,6 +186,10 @@ pub(crate) struct Settings {
     pub(crate) ocsp_policy: imzo_ca::ocsp::OcspPolicy,
     /// How the time-stamping authority makes tokens.
     pub(crate) tsa: imzo_ca::tsa::TsaSettings,
+    /// PKCS#11 URI of the OCSP responder key (`status.ocsp_key`), if on a token.
+    pub(crate) ocsp_key: Option<String>,
+    /// PKCS#11 URI of the TSA key (`tsa.key`), if on a token.
+    pub(crate) tsa_key: Option<String>,
 }
 
 /// What the command line says, which wins over file and environment.
@@ -382,6 +412,10 @@ impl RawSettings {
                 validity: std::time::Duration::from_secs(validity),
                 delay: std::time::Duration::from_secs(delay),
                 refresh_before: std::time::Duration::from_secs(validity / 2),
+                base_delay: match self.get("status", "crl_base_delay_seconds") {
+                    None => None,
+                    Some(_) => Some(std::time::Duration::from_secs(self.positive("status", "crl_base_delay_seconds", delay)?)),
+                },
             }
         };
         let ocsp_policy = {
@@ -415,7 +449,28 @@ impl RawSettings {
                 .ok_or_else(|| anyhow!("tsa.accuracy_ms: at most 60000 (one minute)"))?,
         };
         let (click, paynet) = payment_providers(&self, data_dir)?;
+        let token_key = |section: &str, key: &str| -> Result<Option<String>> {
+            let Some(uri) = self.get(section, key) else { return Ok(None) };
+            imzo_keys::pkcs11::Pkcs11Uri::parse(uri).map_err(|e| anyhow!("{section}.{key}: {e}"))?;
+            Ok(Some(uri.to_string()))
+        };
+        let ocsp_key = token_key("status", "ocsp_key")?;
+        let tsa_key = token_key("tsa", "key")?;
+        let (payment_sandbox, real_payment_providers) = payment_sandbox(&self)?;
+        let challenges_per_minute = match self.get("lookup", "challenges_per_minute") {
+            Some(n) => n
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=100_000).contains(n))
+                .ok_or_else(|| anyhow!("lookup.challenges_per_minute: {n:?} is not a number from 1 to 100000"))?,
+            None => 30,
+        };
         Ok(Settings {
+            challenges_per_minute,
+            payment_sandbox,
+            real_payment_providers,
+            ocsp_key,
+            tsa_key,
             tsa,
             click,
             paynet,
@@ -458,6 +513,45 @@ impl RawSettings {
             },
         }
     }
+}
+
+/// Provider settings that only a real merchant contract gives: any of them set means
+/// real money may be moving through this deployment.
+const REAL_PROVIDER_KEYS: [(&str, &str); 7] = [
+    ("payme", "key"),
+    ("payme", "merchant_id"),
+    ("click", "service_id"),
+    ("click", "merchant_id"),
+    ("click", "secret"),
+    ("paynet", "password"),
+    ("paynet", "merchant_id"),
+];
+
+/// Whether to serve the payment sandbox, and the real provider settings present.
+/// `payments.sandbox` is `auto` (the default: on only while no real provider is
+/// configured, as in the embedded default), `on` (forced, even beside a real provider:
+/// `imzo up` then warns loudly) or `off`.
+fn payment_sandbox(raw: &RawSettings) -> Result<(bool, Vec<&'static str>)> {
+    let real: Vec<&'static str> = REAL_PROVIDER_KEYS
+        .iter()
+        .filter(|(section, key)| raw.get(section, key).is_some())
+        .map(|(section, key)| match (*section, *key) {
+            ("payme", "key") => "payme.key",
+            ("payme", _) => "payme.merchant_id",
+            ("click", "service_id") => "click.service_id",
+            ("click", "merchant_id") => "click.merchant_id",
+            ("click", _) => "click.secret",
+            ("paynet", "password") => "paynet.password",
+            _ => "paynet.merchant_id",
+        })
+        .collect();
+    let on = match raw.get("payments", "sandbox").map(str::trim) {
+        None | Some("auto") => real.is_empty(),
+        Some("on" | "true") => true,
+        Some("off" | "false") => false,
+        Some(other) => bail!("payments.sandbox: {other:?} must be auto, on or off"),
+    };
+    Ok((on, real))
 }
 
 /// Click's and Paynet's settings; secrets not configured are generated for the sandbox.
@@ -651,6 +745,23 @@ mod tests {
     }
 
     #[test]
+    fn token_keys_are_pkcs11_uris_checked_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = RawSettings::parse(None, &env_of(&[])).unwrap().finish(dir.path()).unwrap();
+        assert!(s.ocsp_key.is_none() && s.tsa_key.is_none());
+        let uri = "pkcs11:token=Imzo;object=ocsp?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pin";
+        let file = format!("[tsa]\nkey = \"{uri}\"\n");
+        let s = RawSettings::parse(Some(&file), &env_of(&[("IMZO_STATUS_OCSP_KEY", uri)])).unwrap().finish(dir.path()).unwrap();
+        assert_eq!((s.ocsp_key.as_deref(), s.tsa_key.as_deref()), (Some(uri), Some(uri)));
+        let e = RawSettings::parse(None, &env_of(&[("IMZO_TSA_KEY", "pkcs11:tokn=Imzo")]))
+            .unwrap()
+            .finish(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tsa.key") && e.contains("\"tokn\""), "{e}");
+    }
+
+    #[test]
     fn payment_provider_settings() {
         let dir = tempfile::tempdir().unwrap();
         let s = RawSettings::parse(None, &env_of(&[])).unwrap().finish(dir.path()).unwrap();
@@ -695,6 +806,28 @@ mod tests {
         }
         let err = RawSettings::parse(Some("[server]\nport = 1\n"), &env_of(&[])).unwrap_err();
         assert!(err.to_string().contains("server.port"), "{err}");
+    }
+
+    #[test]
+    fn the_sandbox_follows_the_providers() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |pairs: &[(&str, &str)]| RawSettings::parse(None, &env_of(pairs)).unwrap().finish(dir.path());
+        // The embedded default: no real provider, the sandbox is on.
+        let s = load(&[]).unwrap();
+        assert!(s.payment_sandbox && s.real_payment_providers.is_empty());
+        // Any real provider setting turns it off…
+        for name in ["IMZO_PAYME_KEY", "IMZO_PAYME_MERCHANT_ID", "IMZO_CLICK_SECRET", "IMZO_PAYNET_PASSWORD", "IMZO_PAYNET_MERCHANT_ID"] {
+            let s = load(&[(name, "real-value-1234567890")]).unwrap();
+            assert!(!s.payment_sandbox, "{name}");
+            assert_eq!(s.real_payment_providers.len(), 1, "{name}");
+        }
+        // …unless forced on (then `imzo up` warns), and it can be turned off by itself.
+        let s = load(&[("IMZO_PAYME_KEY", "real-key-1234567890"), ("IMZO_PAYMENTS_SANDBOX", "on")]).unwrap();
+        assert!(s.payment_sandbox);
+        assert_eq!(s.real_payment_providers, ["payme.key"]);
+        assert!(!load(&[("IMZO_PAYMENTS_SANDBOX", "off")]).unwrap().payment_sandbox);
+        let err = load(&[("IMZO_PAYMENTS_SANDBOX", "maybe")]).unwrap_err();
+        assert!(err.to_string().contains("payments.sandbox"), "{err}");
     }
 
     #[test]

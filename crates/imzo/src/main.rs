@@ -8,6 +8,7 @@ mod config;
 mod keys;
 mod logging;
 mod tashkent;
+mod token_keys;
 
 use std::process::ExitCode;
 
@@ -46,6 +47,9 @@ enum Command {
     Sign(cmd::sign::Args),
     /// Verify a CMS signature.
     Verify(cmd::verify::Args),
+    /// Key ceremonies on PKCS#11 tokens (HSMs, SoftHSM2): init-token, keygen, pubkey, request.
+    #[command(subcommand)]
+    Hsm(cmd::hsm::Command),
     /// Inspect PKCS#12 key files.
     #[command(subcommand)]
     Pfx(cmd::pfx::Command),
@@ -57,6 +61,12 @@ enum Command {
     /// Audit log checks.
     #[command(subcommand)]
     Audit(cmd::audit::Command),
+    /// The authorised body: revoke, suspend or release a certificate its root issued.
+    #[command(subcommand)]
+    Authority(cmd::authority::Command),
+    /// The authorised body's ceremonies: init-root, centre new|issue|revoke|list, register export.
+    #[command(subcommand)]
+    Ca(cmd::ca::Command),
 }
 
 fn main() -> ExitCode {
@@ -80,9 +90,12 @@ fn main() -> ExitCode {
         Command::Sign(args) => cmd::sign::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Pfx(command) => cmd::pfx::run(command),
+        Command::Hsm(command) => cmd::hsm::run(command),
         Command::X509(command) => cmd::x509::run(command),
         Command::Trust(args) => cmd::trust::run(args),
         Command::Audit(command) => cmd::audit::run(command),
+        Command::Authority(command) => cmd::authority::run(command),
+        Command::Ca(command) => cmd::ca::run(command),
     };
     match result {
         Ok(code) => code,

@@ -42,6 +42,12 @@ async fn checked_lookup(
     captcha_id: &str,
     answer: &str,
 ) -> Result<ApplicationRow, RaError> {
+    use_captcha(ra, captcha_id, answer).await?;
+    by_number(ra, number).await
+}
+
+/// Uses up captcha `captcha_id` and checks `answer` against it.
+pub(crate) async fn use_captcha(ra: &Registration, captcha_id: &str, answer: &str) -> Result<(), RaError> {
     // The captcha is used up before the answer is compared: one guess per image.
     let stored = challenges::consume_captcha(ra.store.pool(), captcha_id, now_ms()).await?.ok_or_else(|| {
         RaError::forbidden(
@@ -59,7 +65,7 @@ async fn checked_lookup(
             "The picture code is wrong.",
         ));
     }
-    by_number(ra, number).await
+    Ok(())
 }
 
 /// One window of the lookup rate limit.
@@ -81,10 +87,10 @@ pub(crate) fn client_address(ra: &Registration, peer: Option<std::net::IpAddr>, 
 }
 
 /// Counts a lookup by `client` and refuses it past the per-minute limit.
-async fn limit_lookups(ra: &Registration, client: &str) -> Result<(), RaError> {
+pub(crate) async fn limit_lookups(ra: &Registration, client: &str) -> Result<(), RaError> {
     let now = ra.config.clock.now_ms();
     let window = now - now.rem_euclid(LOOKUP_WINDOW_MS);
-    let hits = rate_limits::hit(ra.store.pool(), &format!("lookup:{client}"), window).await?;
+    let hits = rate_limits::hit_window(ra.store.pool(), &format!("lookup:{client}"), window, LOOKUP_WINDOW_MS).await?;
     if hits > ra.config.lookups_per_minute {
         let wait = ((window + LOOKUP_WINDOW_MS - now + 999) / 1000).max(1);
         return Err(RaError::too_many(
@@ -92,6 +98,31 @@ async fn limit_lookups(ra: &Registration, client: &str) -> Result<(), RaError> {
             &format!("Juda ko'p so'rov. {wait} soniyadan so'ng qayta urinib ko'ring."),
             &format!("Слишком много запросов. Повторите через {wait} с."),
             &format!("Too many lookups from this address. Try again in {wait} s."),
+        )
+        .with_retry_after(wait));
+    }
+    Ok(())
+}
+
+/// One window of the per-client limit on new challenges and captchas.
+const CHALLENGE_WINDOW_MS: i64 = 60_000;
+
+/// Counts a request by `client` for a new challenge or captcha of `kind` and refuses it
+/// past the per-minute limit. Every such request stores a row (and a captcha renders a
+/// picture), so an unlimited caller could fill the database; each kind counts apart so
+/// one page's captchas do not use up a key holder's challenges.
+pub(crate) async fn limit_challenges(ra: &Registration, kind: &str, client: &str) -> Result<(), RaError> {
+    let now = ra.config.clock.now_ms();
+    let window = now - now.rem_euclid(CHALLENGE_WINDOW_MS);
+    let bucket = format!("challenge:{kind}:{client}");
+    let hits = rate_limits::hit_window(ra.store.pool(), &bucket, window, CHALLENGE_WINDOW_MS).await?;
+    if hits > ra.config.challenges_per_minute {
+        let wait = ((window + CHALLENGE_WINDOW_MS - now + 999) / 1000).max(1);
+        return Err(RaError::too_many(
+            "too_many_challenges",
+            &format!("Bu manzildan juda ko'p so'rov. {wait} soniyadan so'ng qayta urinib ko'ring."),
+            &format!("Слишком много запросов с этого адреса. Повторите через {wait} с."),
+            &format!("Too many requests from this address. Try again in {wait} s."),
         )
         .with_retry_after(wait));
     }
@@ -263,7 +294,7 @@ pub(crate) async fn certificate(ra: &Registration, number: &str) -> Result<Issue
     Ok(Issued {
         serial,
         certificate_pem: imzo_pki::cert::to_pem(&cert).map_err(RaError::internal)?,
-        chain_pem: chain_pem(ra)?,
+        chain_pem: chain_pem(&ra.at(&app.centre_id)?)?,
     })
 }
 

@@ -1,17 +1,20 @@
 //! The workflow steps, one file per stage; `api.rs` exposes them as methods.
 
 pub(crate) mod books;
+pub(crate) mod centres;
 pub(crate) mod click;
 pub(crate) mod deadlines;
 pub(crate) mod enrol;
 pub(crate) mod key_reuse;
 pub(crate) mod lookup;
+pub(crate) mod lost_key;
 pub(crate) mod payme;
 pub(crate) mod paynet;
 pub(crate) mod phone;
 pub(crate) mod renewal;
 pub(crate) mod operator_auth;
 pub(crate) mod operator_view;
+pub(crate) mod operator_trail;
 pub(crate) mod review;
 pub(crate) mod sms_delivery;
 pub(crate) mod submit;
@@ -92,6 +95,24 @@ pub(crate) async fn audit(
     details: serde_json::Value,
 ) -> Result<(), RaError> {
     audit::record(tx, AuditEntry { centre_id: Some(&ra.ca.centre_id), actor, action, subject, details }).await?;
+    Ok(())
+}
+
+/// Writes the audit record of a change to application `application_id` in its own
+/// centre's audit chain. Payment providers call one endpoint for every centre, so the
+/// handle they reach acts for the default centre; the application says whose it is.
+pub(crate) async fn audit_of_application(
+    tx: &mut Tx<'_>,
+    application_id: i64,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    details: serde_json::Value,
+) -> Result<(), RaError> {
+    let app = applications::by_id(&mut **tx, application_id)
+        .await?
+        .ok_or_else(|| RaError::internal(format!("application {application_id} vanished inside its own transaction")))?;
+    audit::record(tx, AuditEntry { centre_id: Some(&app.centre_id), actor, action, subject, details }).await?;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use imzo_store::Tx;
 /// Applications shown in one queue answer.
 const QUEUE_LIMIT: i64 = 200;
 
-fn bad_request(detail: &str) -> RaError {
+pub(super) fn bad_request(detail: &str) -> RaError {
     RaError::invalid(
         "signed_request",
         "malformed_operator_request",
@@ -30,10 +30,10 @@ fn mismatch(detail: &str) -> RaError {
 }
 
 /// What the signed request must name to allow this view.
-struct Wanted<'a> {
-    action: OperatorAction,
-    application: Option<&'a str>,
-    kind: Option<&'a str>,
+pub(super) struct Wanted<'a> {
+    pub(super) action: OperatorAction,
+    pub(super) application: Option<&'a str>,
+    pub(super) kind: Option<&'a str>,
 }
 
 fn action_name(action: OperatorAction) -> &'static str {
@@ -41,6 +41,8 @@ fn action_name(action: OperatorAction) -> &'static str {
         OperatorAction::Queue => "queue",
         OperatorAction::Show => "show",
         OperatorAction::Document => "document",
+        OperatorAction::Audit => "audit",
+        OperatorAction::Search => "search",
     }
 }
 
@@ -48,7 +50,11 @@ fn action_name(action: OperatorAction) -> &'static str {
 /// in a transaction, that the signer is an active operator here, consuming the challenge.
 /// The caller audits and commits only once the data was found, so a failed view leaves
 /// nothing behind.
-async fn begin<'a>(ra: &'a Registration, signed: &[u8], wanted: &Wanted<'_>) -> Result<(Tx<'a>, Operator), RaError> {
+pub(super) async fn begin<'a>(
+    ra: &'a Registration,
+    signed: &[u8],
+    wanted: &Wanted<'_>,
+) -> Result<(Tx<'a>, Operator, OperatorRequest), RaError> {
     let signed = operator_auth::verify_signature(ra, signed, bad_request)?;
     let request: OperatorRequest = serde_json::from_slice(&signed.content)
         .map_err(|e| bad_request(&format!("content is not an operator request: {e}")))?;
@@ -69,11 +75,11 @@ async fn begin<'a>(ra: &'a Registration, signed: &[u8], wanted: &Wanted<'_>) -> 
     let presented = operator_auth::challenge_bytes(&request.challenge_base64, bad_request)?;
     let mut tx = ra.store.begin().await?;
     let operator = operator_auth::authorise(ra, &mut tx, &signed, &request.challenge_id, &presented).await?;
-    Ok((tx, operator))
+    Ok((tx, operator, request))
 }
 
 /// Records the view and commits (consuming the challenge).
-async fn viewed(
+pub(super) async fn viewed(
     ra: &Registration,
     mut tx: Tx<'_>,
     operator: &Operator,
@@ -88,7 +94,7 @@ async fn viewed(
 }
 
 /// An application of this centre, for an operator; others' are as good as absent.
-async fn of_this_centre(ra: &Registration, number: &str) -> Result<String, RaError> {
+pub(super) async fn of_this_centre(ra: &Registration, number: &str) -> Result<String, RaError> {
     let row = by_number(ra, number).await?;
     if row.centre_id != ra.ca.centre_id {
         return Err(RaError::no_application());
@@ -98,7 +104,8 @@ async fn of_this_centre(ra: &Registration, number: &str) -> Result<String, RaErr
 
 pub(crate) async fn queue(ra: &Registration, signed: &[u8]) -> Result<Vec<ApplicationDetails>, RaError> {
     let wanted = Wanted { action: OperatorAction::Queue, application: None, kind: None };
-    let (tx, operator) = begin(ra, signed, &wanted).await?;
+    let (tx, operator, _) = begin(ra, signed, &wanted).await?;
+    let ra = &ra.at(&operator.row.centre_id)?;
     let queue = review::review_queue(ra, QUEUE_LIMIT).await?;
     let numbers: Vec<&str> = queue.iter().map(|a| a.view.number.as_str()).collect();
     viewed(ra, tx, &operator, "queue", serde_json::json!({ "action": "queue", "applications": numbers })).await?;
@@ -107,7 +114,8 @@ pub(crate) async fn queue(ra: &Registration, signed: &[u8]) -> Result<Vec<Applic
 
 pub(crate) async fn application(ra: &Registration, number: &str, signed: &[u8]) -> Result<ApplicationDetails, RaError> {
     let wanted = Wanted { action: OperatorAction::Show, application: Some(number), kind: None };
-    let (tx, operator) = begin(ra, signed, &wanted).await?;
+    let (tx, operator, _) = begin(ra, signed, &wanted).await?;
+    let ra = &ra.at(&operator.row.centre_id)?;
     let number = of_this_centre(ra, number).await?;
     let details = review::application_details(ra, &number).await?;
     viewed(ra, tx, &operator, &number, serde_json::json!({ "action": "show" })).await?;
@@ -121,7 +129,8 @@ pub(crate) async fn document(
     signed: &[u8],
 ) -> Result<(String, Vec<u8>), RaError> {
     let wanted = Wanted { action: OperatorAction::Document, application: Some(number), kind: Some(kind) };
-    let (tx, operator) = begin(ra, signed, &wanted).await?;
+    let (tx, operator, _) = begin(ra, signed, &wanted).await?;
+    let ra = &ra.at(&operator.row.centre_id)?;
     let number = of_this_centre(ra, number).await?;
     let (media_type, bytes) = review::document(ra, &number, kind.trim()).await?;
     let details =

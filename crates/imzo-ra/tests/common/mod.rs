@@ -151,6 +151,7 @@ pub fn individual(phone: &str) -> StartRequest {
         company_inn: None,
         company_name: None,
         title: None,
+        centre: None,
     }
 }
 
@@ -268,11 +269,11 @@ impl Applicant {
     }
 }
 
-/// A small real PDF and PNG.
+/// A small real PDF and PNG (240 × 200: documents need 200 × 200 pixels at least).
 pub fn documents() -> (Upload, Upload) {
     // Written by ReportLab (tests/data/README.md).
     let pdf = include_bytes!("../data/reportlab.pdf").to_vec();
-    let img = image::RgbImage::from_fn(32, 24, |x, y| image::Rgb([x as u8 * 7, y as u8 * 9, 100]));
+    let img = image::RgbImage::from_fn(240, 200, |x, y| image::Rgb([(x * 7 % 256) as u8, (y * 9 % 256) as u8, 100]));
     let mut png = std::io::Cursor::new(Vec::new());
     img.write_to(&mut png, image::ImageFormat::Png).unwrap();
     (

@@ -17,8 +17,11 @@ pub(crate) struct CaptchaReply {
     image_png_base64: String,
 }
 
-/// `POST /api/v1/captcha`.
-pub(crate) async fn new_captcha(State(ctx): State<Shared>) -> Result<Json<CaptchaReply>, ApiError> {
+/// `POST /api/v1/captcha`: limited per client address (429 with `Retry-After`), as
+/// every captcha is a rendered picture and a stored row.
+pub(crate) async fn new_captcha(State(ctx): State<Shared>, peer: Peer) -> Result<Json<CaptchaReply>, ApiError> {
+    let client = ctx.registration.client_address(peer.socket, peer.x_real_ip.as_deref());
+    ctx.registration.limit_challenges("captcha", &client).await?;
     let captcha = ctx.registration.new_captcha().await?;
     Ok(Json(CaptchaReply { id: captcha.id, image_png_base64: BASE64.encode(&captcha.png) }))
 }
@@ -49,18 +52,38 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
     }
 }
 
+/// The status found by number and captcha, with where to pay while payment is due (the
+/// portal's payment buttons and printable application).
+#[derive(Debug, Serialize)]
+pub(crate) struct LookupReply {
+    #[serde(flatten)]
+    status: LookupStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pay: Option<crate::routes::applications::PayLinks>,
+}
+
 /// `POST /api/v1/lookup`: the status only, rate-limited per client address (429).
 pub(crate) async fn lookup(
     State(ctx): State<Shared>,
     peer: Peer,
     ApiJson(body): ApiJson<LookupRequest>,
-) -> Result<Json<LookupStatus>, ApiError> {
+) -> Result<Json<LookupReply>, ApiError> {
     let client = ctx.registration.client_address(peer.socket, peer.x_real_ip.as_deref());
-    Ok(Json(ctx.registration.lookup_status(&body.number, &body.captcha_id, &body.answer, &client).await?))
+    let status = ctx.registration.lookup_status(&body.number, &body.captcha_id, &body.answer, &client).await?;
+    let pay = (status.state == "awaiting_payment")
+        .then(|| crate::routes::applications::PayLinks::new(&ctx, &status.number, status.fee_tiyin));
+    Ok(Json(LookupReply { status, pay }))
 }
 
-/// `POST /api/v1/applications/{number}/challenge`: bytes to sign with the request's key.
-pub(crate) async fn challenge(State(ctx): State<Shared>, Path(number): Path<String>) -> Result<Json<Challenge>, ApiError> {
+/// `POST /api/v1/applications/{number}/challenge`: bytes to sign with the request's key,
+/// limited per client address (429 with `Retry-After`).
+pub(crate) async fn challenge(
+    State(ctx): State<Shared>,
+    peer: Peer,
+    Path(number): Path<String>,
+) -> Result<Json<Challenge>, ApiError> {
+    let client = ctx.registration.client_address(peer.socket, peer.x_real_ip.as_deref());
+    ctx.registration.limit_challenges("pop", &client).await?;
     Ok(Json(ctx.registration.new_challenge(&number).await?))
 }
 

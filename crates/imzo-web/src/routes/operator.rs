@@ -110,6 +110,27 @@ pub(crate) async fn document(
     Ok(private(response))
 }
 
+/// `POST /api/v1/operator/applications/{number}/audit`: the application's audit trail,
+/// for a signed OperatorRequest with action `audit` naming it.
+pub(crate) async fn audit_trail(
+    State(ctx): State<Shared>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let cms = signed_body(&headers, &body)?;
+    let entries = ctx.registration.operator_audit_trail(&number, &cms).await?;
+    Ok(private(Json(serde_json::json!({ "number": number.trim(), "entries": entries })).into_response()))
+}
+
+/// `POST /api/v1/operator/search`: this centre's applications of the PINFL a signed
+/// OperatorRequest with action `search` names.
+pub(crate) async fn search(State(ctx): State<Shared>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let cms = signed_body(&headers, &body)?;
+    let applications = ctx.registration.operator_search(&cms).await?;
+    Ok(private(Json(Queue { applications }).into_response()))
+}
+
 /// Personal data: no cache keeps it.
 fn private(mut response: Response) -> Response {
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

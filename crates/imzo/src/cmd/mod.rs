@@ -9,13 +9,17 @@ pub(crate) mod x509;
 
 pub(crate) mod agent;
 pub(crate) mod audit;
+pub(crate) mod authority;
 pub(crate) mod bench;
+pub(crate) mod ca;
 pub(crate) mod enroll;
 pub(crate) mod enroll_input;
+pub(crate) mod hsm;
 pub(crate) mod operator;
 pub(crate) mod operator_view;
 pub(crate) mod outbox;
 pub(crate) mod payments;
 pub(crate) mod revocation;
 pub(crate) mod revoke;
+pub(crate) mod revoke_lost;
 pub(crate) mod up;

@@ -90,6 +90,7 @@ impl Session {
             action,
             application: application.map(str::to_string),
             kind: kind.map(str::to_string),
+            pinfl: None,
         };
         let json = serde_json::to_vec(&request).context("cannot encode the request")?;
         let options = SignOptions { detached: false, signing_time: OffsetDateTime::now_utc() };

@@ -90,9 +90,13 @@ async fn serve(args: Args) -> Result<()> {
             imzo_ra::sms::Gateway::from_config(settings.sms.clone()).context("cannot set up the SMS gateway")?,
         )
         .with_lookups_per_minute(settings.lookups_per_minute)
+        .with_challenges_per_minute(settings.challenges_per_minute)
         .with_start_limits(settings.starts_per_address_per_hour, settings.starts_per_pinfl_per_day)
         .with_trusted_proxies(settings.trusted_proxies.clone());
-    let registration = Registration::new(store.clone(), deployment.centre.clone(), config);
+    // One workflow for every centre: an application goes to the centre its applicant chose.
+    let registration = Registration::new(store.clone(), deployment.centre.clone(), config)
+        .with_centres(deployment.authority.centres.clone())
+        .with_register_signer(deployment.authority.register_signer.clone());
     let state = AppState {
         registration: registration.clone(),
         payme: registration.clone(),
@@ -100,25 +104,57 @@ async fn serve(args: Args) -> Result<()> {
             (bootstrap::ROOT_ID.to_string(), cert::to_der(&deployment.root)?),
             (bootstrap::CENTRE_ID.to_string(), cert::to_der(&deployment.centre.certificate)?),
         ],
-        dev_outbox: true,
-        payme_sandbox: true,
+        dev_outbox: dev_outbox(&settings),
+        payme_sandbox: settings.payment_sandbox,
         payme_merchant_id: settings.payme_merchant_id.clone(),
         click: Some(settings.click.clone()),
         paynet: Some(settings.paynet.clone()),
     };
     let responder = std::sync::Arc::new(
-        imzo_ca::ocsp::OcspResponder::new(vec![deployment.centre.clone()], settings.ocsp_policy)
-            .context("the centre CA certificate cannot serve OCSP")?,
+        imzo_ca::ocsp::OcspResponder::new(
+            // Every centre's CA, and the root (centre CAs and authorised persons).
+            deployment
+                .authority
+                .centres
+                .iter()
+                .cloned()
+                .chain(std::iter::once(deployment.authority.root_ca.clone()))
+                .collect(),
+            settings.ocsp_policy,
+        )
+            .context("the centre CA certificate cannot serve OCSP")
+            .and_then(|r| crate::token_keys::ocsp(r, settings.ocsp_key.as_deref()))?,
     );
     let tsa = std::sync::Arc::new(
-        imzo_ca::tsa::Tsa::new(deployment.centre.clone(), settings.tsa.clone()).context("cannot set up the TSA")?,
+        imzo_ca::tsa::Tsa::new(deployment.centre.clone(), settings.tsa.clone())
+            .context("cannot set up the TSA")
+            .and_then(|t| crate::token_keys::tsa(t, settings.tsa_key.as_deref()))?,
     );
-    let app = imzo_web::router_with_services(state, settings.crl_policy, std::sync::Arc::clone(&responder), tsa);
-    print_banner(&settings.public_url, &deployment, &data);
+    let app = imzo_web::router_with_root_crl(
+        state,
+        settings.crl_policy,
+        std::sync::Arc::clone(&responder),
+        tsa,
+        Some(deployment.root_crl.clone()),
+    );
+    warn_if_sandbox_beside_real_providers(&settings);
+    print_banner(&settings, &deployment, &data);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let status_jobs =
-        tokio::spawn(run_status_jobs(store.clone(), deployment.centre.clone(), settings.crl_policy, responder, stop_rx.clone()));
+        tokio::spawn(run_status_jobs(
+            store.clone(),
+            deployment
+                .authority
+                .centres
+                .iter()
+                .map(imzo_ca::crl::CrlIssuer::of_centre)
+                .chain(std::iter::once(deployment.root_crl.clone()))
+                .collect(),
+            settings.crl_policy,
+            responder,
+            stop_rx.clone(),
+        ));
     let sms = tokio::spawn(deliver_sms(registration.clone(), stop_rx.clone()));
     let jobs = tokio::spawn(run_jobs(registration, stop_rx));
     // The peer address feeds the per-client lookup limit.
@@ -135,18 +171,54 @@ async fn serve(args: Args) -> Result<()> {
     Ok(())
 }
 
-fn print_banner(base: &str, deployment: &bootstrap::Deployment, data: &std::path::Path) {
+/// The SMS outbox shows one-time codes to anyone who asks: served only while SMS go to
+/// the local outbox (no real gateway), never beside Eskiz or Play Mobile.
+fn dev_outbox(settings: &Settings) -> bool {
+    matches!(settings.sms, imzo_gateways::sms::GatewayConfig::Outbox)
+}
+
+/// A sandbox forced on beside a real provider lets anyone mark an application paid with
+/// no money: said on the terminal and in the log, every start.
+fn warn_if_sandbox_beside_real_providers(settings: &Settings) {
+    if settings.payment_sandbox && !settings.real_payment_providers.is_empty() {
+        let real = settings.real_payment_providers.join(", ");
+        tracing::warn!(providers = %real, "the payment sandbox is forced on beside real payment providers");
+        eprintln!(
+            "WARNING: payments.sandbox = on while real payment providers are configured ({real}).\n\
+             WARNING: anyone can mark any application paid at /sandbox/pay without paying.\n\
+             WARNING: set payments.sandbox = auto (or off) unless this is a test deployment."
+        );
+    }
+}
+
+fn print_banner(settings: &Settings, deployment: &bootstrap::Deployment, data: &std::path::Path) {
+    let base = settings.public_url.as_str();
     println!("Imzo is up. Data folder: {}", data.display());
+    println!("  Portal:           {base}/   (apply: {base}/apply, find / confirm: {base}/find)");
     println!("  API:              {base}/api/v1");
     println!("  OpenAPI:          {base}/api/openapi.json");
-    println!("  SMS outbox:       {base}/api/v1/dev/outbox   (or: imzo outbox --server {base})");
-    println!("  Payment sandbox:  {base}/sandbox/pay   (any provider: {base}/sandbox/pay/<number>)");
+    if dev_outbox(settings) {
+        println!("  SMS outbox:       {base}/api/v1/dev/outbox   (or: imzo outbox --server {base})");
+    } else {
+        println!("  SMS:              sent through {} (no outbox served)", settings.sms_gateway);
+    }
+    if settings.payment_sandbox {
+        println!("  Payment sandbox:  {base}/sandbox/pay   (any provider: {base}/sandbox/pay/<number>)");
+    } else {
+        println!("  Payment sandbox:  off (payments.sandbox)");
+    }
     println!("  CA certificates:  {base}/ca/{}.crt  {base}/ca/{}.crt", bootstrap::ROOT_ID, bootstrap::CENTRE_ID);
     println!("  CRL / OCSP:       {base}/crl/{}.crl  {base}/ocsp", bootstrap::CENTRE_ID);
+    println!("  Root CRL:         {base}/crl/{}.crl", bootstrap::ROOT_ID);
+    println!(
+        "  Centres:          {} registration centres, CRLs at {base}/crl/rcN.crl; register: {base}/registry",
+        deployment.authority.centres.len()
+    );
     println!("  Time-stamps:      {base}/tsa   (RFC 3161; openssl ts -query … | curl --data-binary @- …)");
     println!("  Root (trust):     {}", deployment.root_pem.display());
     println!("  Operator key:     {}", deployment.operator_pfx.display());
     println!("  Its password:     {}", deployment.operator_password_file.display());
+    println!("  Other operators:  {}/operators/operatorN.pfx (N = centre number, password in operatorN.password)", data.display());
     println!("Press Ctrl-C to stop.");
 }
 
@@ -188,7 +260,7 @@ async fn run_jobs(registration: Registration, mut stop: watch::Receiver<bool>) {
 /// it: the database decides which CRL is stored, and answers are per certificate.
 async fn run_status_jobs(
     store: Store,
-    ca: imzo_ca::CentreCa,
+    crl_issuers: Vec<imzo_ca::crl::CrlIssuer>,
     crl_policy: imzo_ca::crl::CrlPolicy,
     responder: std::sync::Arc<imzo_ca::ocsp::OcspResponder>,
     mut stop: watch::Receiver<bool>,
@@ -199,8 +271,10 @@ async fn run_status_jobs(
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                if let Err(e) = imzo_ca::crl::refresh_if_due(&store, &ca, &crl_policy).await {
-                    tracing::warn!(error = %e, "CRL refresh failed; retrying at the next tick");
+                for issuer in &crl_issuers {
+                    if let Err(e) = imzo_ca::crl::refresh_of_if_due(&store, issuer, &crl_policy).await {
+                        tracing::warn!(error = %e, ca = %issuer.ca_id, "CRL refresh failed; retrying at the next tick");
+                    }
                 }
                 match responder.presign_due(&store, 200).await {
                     Ok(0) => {}

@@ -174,9 +174,10 @@ pub(crate) fn openssl(args: &[&str]) -> (bool, String) {
     (out.status.success(), format!("{}{}", text(&out.stdout), text(&out.stderr)))
 }
 
-/// A real PNG photo stand-in (a gradient), made with the `image` crate.
+/// A real PNG photo stand-in (a gradient), made with the `image` crate; 240 × 200, above
+/// the 200 × 200 pixels a document image needs.
 pub(crate) fn write_png(path: &Path) {
-    let img = image::RgbImage::from_fn(96, 64, |x, y| image::Rgb([(x * 2) as u8, (y * 3) as u8, 128]));
+    let img = image::RgbImage::from_fn(240, 200, |x, y| image::Rgb([(x * 2) as u8, (y * 3) as u8, 128]));
     img.save_with_format(path, image::ImageFormat::Png).unwrap();
 }
 
