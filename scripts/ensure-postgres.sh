@@ -23,6 +23,10 @@ if ! openssl engine gost -t >/dev/null 2>&1; then
     echo "ensure-postgres: installing libengine-gost-openssl (GOST interop tests)" >&2
     apt_install libengine-gost-openssl
 fi
+if ! command -v faketime >/dev/null; then
+    echo "ensure-postgres: installing faketime (signers with a set-back clock)" >&2
+    apt_install faketime
+fi
 
 answers() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
 

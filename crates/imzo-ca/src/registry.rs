@@ -268,10 +268,10 @@ pub struct Problem {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Verdict {
     /// True when the certificate is a registered centre's, one of its authorised persons',
-    /// or issued by a registered centre, and everything held at `at`.
+    /// the register signer's, or issued by a registered centre, and everything held at `at`.
     pub registered: bool,
-    /// `authorised_body`, `centre`, `authorised_person`, `issued_by_centre`,
-    /// `issued_by_root` or `unknown`.
+    /// `authorised_body`, `centre`, `authorised_person`, `register_signer`,
+    /// `issued_by_centre`, `issued_by_root` or `unknown`.
     pub role: String,
     /// The centre concerned.
     pub centre: Option<String>,
@@ -388,6 +388,15 @@ pub async fn check(store: &Store, input: CheckInput) -> Result<CheckAnswer, Chec
                     message: format!("this is not a CMS SignedData (or its content is detached and missing): {e}"),
                 })
             })?;
+            // Without its content a detached signature cannot be judged at all: that is
+            // the caller's omission, not an invalid signature.
+            if report.signers.iter().any(|s| s.errors.iter().any(|e| e.code == "content_missing")) {
+                return Err(CheckError::Input(BadInput {
+                    field: "content_base64",
+                    code: "content_missing",
+                    message: "the signature is detached: send the signed content as content_base64".to_string(),
+                }));
+            }
             let mut signers = Vec::new();
             for s in &report.signers {
                 // The signing time is the signer's own claim (a clock set back would hide a
@@ -472,6 +481,9 @@ async fn judge(
         if let Some((id, _, _)) = known.centre_cas.iter().find(|(_, _, d)| *d == issuer_der) {
             role = "issued_by_centre".to_string();
             centre = Some(id.clone());
+        } else if cert::info(certificate)?.subject_fields.common_name == crate::authority::REGISTER_SIGNER_NAME {
+            // Only the root issues under itself, and it gives this name to one key only.
+            role = "register_signer".to_string();
         } else {
             role = "issued_by_root".to_string();
         }

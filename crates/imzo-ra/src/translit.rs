@@ -52,10 +52,30 @@ pub fn uz_latin_to_cyrillic(text: &str) -> String {
         {
             out.push_str(&word);
         } else {
-            out.push_str(&word_to_cyrillic(&chars[start..i]));
+            out.push_str(&loanword_to_cyrillic(&chars[start..i]));
         }
     }
     out
+}
+
+/// Russian loanwords whose Cyrillic spelling the letter rules would get wrong (a е after
+/// a vowel is not э in them): Latin stem, Cyrillic stem.
+const LOANWORDS: [(&str, &str); 1] = [("reestr", "реестр")];
+
+fn loanword_to_cyrillic(w: &[char]) -> String {
+    let lower: String = w.iter().map(|c| c.to_ascii_lowercase()).collect();
+    for (latin, cyrillic) in LOANWORDS {
+        if let Some(rest) = lower.strip_prefix(latin) {
+            let upper = w.first().is_some_and(|c| c.is_uppercase());
+            let mut stem = cyrillic.to_owned();
+            if upper {
+                stem = stem.chars().enumerate().map(|(i, c)| if i == 0 { c.to_uppercase().collect() } else { c.to_string() }).collect();
+            }
+            let tail: Vec<char> = w[w.len() - rest.chars().count()..].to_vec();
+            return stem + &word_to_cyrillic(&tail);
+        }
+    }
+    word_to_cyrillic(w)
 }
 
 /// A date pattern in Uzbek letters (K kun, O oy, Y yil), as in `KKOOYY` or `YYYY-OO-KK`:
@@ -178,6 +198,7 @@ mod tests {
             "Шериклик, чой, ёқди, янги, маълумот"
         );
         assert_eq!(t("Elektron hujjat egasi"), "Электрон ҳужжат эгаси");
+        assert_eq!(t("Davlat reestri, Reestrda"), "Давлат реестри, Реестрда");
         assert_eq!(
             t("SHAXS"),
             "SHAXS",

@@ -436,6 +436,9 @@ async fn documents_are_checked_and_shared(db: Db) {
     let fake = Upload { file_name: Some("selfie.jpg".into()), bytes: b"hello".to_vec() };
     let e = ra.submit(&started.draft_id, &applicant.csr_der(), passport.clone(), fake).await.unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), ("unsupported_document", Some("selfie")));
+    // One file given as both documents is refused, naming the selfie.
+    let e = ra.submit(&started.draft_id, &applicant.csr_der(), passport.clone(), passport.clone()).await.unwrap_err();
+    assert_eq!((e.code, e.field.as_deref()), ("same_document_twice", Some("selfie")));
     ra.submit(&started.draft_id, &applicant.csr_der(), passport.clone(), selfie.clone()).await.unwrap();
     // The same scans for a second application are stored once.
     submitted(&env, "+998 95 300 00 02", "docs2").await;

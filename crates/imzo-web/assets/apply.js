@@ -55,8 +55,29 @@
   function syncLegal() { $('legal').hidden = !legal(); }
   form.querySelectorAll('input[name="applicant_type"]').forEach(function (r) { r.addEventListener('change', syncLegal); });
 
+  // The centres that take applications, named in the page's language; the first is the
+  // default the server would pick anyway, so a failed list only loses the choice.
+  var NAME_KEY = { 'uz-Latn': 'uz', 'uz-Cyrl': 'uz_cyrl', 'ru': 'ru', 'en': 'en' };
+  function loadCentres() {
+    var select = form.elements.centre;
+    P.api('GET', '/api/v1/centres').then(function (r) {
+      var chosen = state.applicant && state.applicant.centre;
+      select.textContent = '';
+      (r.centres || []).filter(function (c) { return c.status === 'active'; }).forEach(function (c) {
+        var o = document.createElement('option');
+        o.value = String(c.number);
+        o.textContent = c.number + '. ' + ((c.name && (c.name[NAME_KEY[P.lang]] || c.name.uz)) || c.id);
+        if (chosen && Number(chosen) === c.number) o.selected = true;
+        select.appendChild(o);
+      });
+      select.closest('.field').hidden = select.options.length === 0;
+    }, function () { select.closest('.field').hidden = true; });
+  }
+
   function collect() {
     var data = { applicant_type: legal() ? 'legal_entity' : 'individual' };
+    var centre = form.elements.centre.value;
+    if (centre !== '') data.centre = Number(centre);
     var names = ['pinfl', 'surname', 'given_name', 'patronymic', 'birth_date', 'region', 'district', 'passport', 'phone'];
     if (legal()) names = names.concat(['company_inn', 'company_name', 'title']);
     names.forEach(function (n) {
@@ -74,7 +95,7 @@
     Object.keys(a).forEach(function (n) {
       if (n === 'applicant_type') {
         form.querySelector('input[name="applicant_type"][value="' + a[n] + '"]').checked = true;
-      } else if (form.elements[n]) {
+      } else if (form.elements[n] && n !== 'centre') {
         form.elements[n].value = a[n];
       }
     });
@@ -291,6 +312,7 @@
   });
 
   prefill();
+  loadCentres();
   syncLegal();
   show(state.step || 'start', false);
 })();

@@ -150,6 +150,20 @@ impl ApiError {
         )
     }
 
+    /// 413 from a body limit whose size the answer no longer knows.
+    pub(crate) fn body_too_large() -> Self {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            None,
+            text(
+                "So'rov hajmi bu manzil uchun ruxsat etilganidan katta",
+                "Запрос больше, чем допускает этот адрес",
+                "The request is larger than this address accepts",
+            ),
+        )
+    }
+
     /// 404 for a path that names nothing we have: `what` is `route`, `certificate`,
     /// `CA certificate` or `CRL`; anything else gets a general text and `what` as detail.
     pub(crate) fn not_found(what: &str) -> Self {

@@ -10,6 +10,14 @@ use axum::middleware::Next;
 use axum::response::Response;
 use imzo_ra::Localized;
 
+fn is_json_response(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
 /// Error bodies are small; anything larger is passed through untouched.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
@@ -20,12 +28,13 @@ pub(crate) async fn localize_errors(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let response = next.run(request).await;
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+    let mut response = next.run(request).await;
+    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE && !is_json_response(&response) {
+        // A body limit hit before any handler (axum's own rejection is plain text):
+        // clients get the same JSON refusal as from every other route.
+        response = axum::response::IntoResponse::into_response(crate::error::ApiError::body_too_large());
+    }
+    let is_json = is_json_response(&response);
     if response.status().as_u16() < 400 || !is_json {
         return response;
     }

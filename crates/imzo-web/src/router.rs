@@ -192,6 +192,7 @@ pub(crate) fn routes(dev_outbox: bool, payme_sandbox: bool) -> Routes {
         .add(Method::GET, &["/apply"], "/apply", get(crate::portal::pages::apply))
         .add(Method::GET, &["/find"], "/find", get(crate::portal::pages::find))
         .add(Method::GET, &["/console"], "/console", get(crate::portal::console::page))
+        .add(Method::GET, &["/download/imzo"], "/download/imzo", get(crate::portal::download::module))
         .add(Method::GET, &["/portal/{asset}"], "/portal/{asset}", get(crate::portal::assets::asset));
     // The public state register and the centres an applicant chooses from.
     r = r

@@ -148,6 +148,22 @@ async fn the_check_answers_for_persons_centres_signatures_and_strangers(db: Db) 
     assert_eq!(signer["signature_valid"], true);
     assert_eq!((signer["centre"].as_str(), signer["role"].as_str()), (Some("rc3"), Some("authorised_person")), "{answer}");
 
+    // Detached without its content: cannot be judged (400 naming content_base64); with the
+    // content, registered.
+    let options = imzo_pki::cms::SignOptions { detached: true, signing_time: OffsetDateTime::now_utc() };
+    let detached = imzo_pki::cms::sign(b"Qaror: tasdiqlandi", &op3.key, &op3.chain, &options).unwrap();
+    let body = json!({ "cms": base64::engine::general_purpose::STANDARD.encode(&detached) });
+    let (status, answer) = s.check("application/json", serde_json::to_vec(&body).unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!((answer["error"]["code"].as_str(), answer["error"]["field"].as_str()), (Some("content_missing"), Some("content_base64")));
+    let body = json!({
+        "cms": base64::engine::general_purpose::STANDARD.encode(&detached),
+        "content_base64": base64::engine::general_purpose::STANDARD.encode(b"Qaror: tasdiqlandi"),
+    });
+    let (status, answer) = s.check("application/json", serde_json::to_vec(&body).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["registered"], true, "{answer}");
+
     // A stranger's self-signed certificate with a centre's name: not registered.
     let stranger = cert::to_pem(&self_signed()).unwrap();
     let (status, answer) = s.check("application/x-pem-file", stranger.into_bytes()).await;
@@ -199,8 +215,9 @@ async fn the_page_speaks_the_asked_language(db: Db) {
     for (asked, lang, title, centre) in [
         ("ru-RU,ru;q=0.9,en;q=0.5", "ru", "Государственный реестр", "Регистрационный центр № 7"),
         ("en-GB,en;q=0.8", "en", "State register of registration centres", "Registration Centre 7"),
-        ("uz,ru;q=0.5", "uz", "davlat reestri", "7-son ro&#x27;yxatga olish markazi"),
-        ("fr", "uz", "davlat reestri", "ro"),
+        ("uz,ru;q=0.5", "uz-Latn", "davlat reestri", "7-son ro&#x27;yxatga olish markazi"),
+        ("uz-Cyrl", "uz-Cyrl", "давлат реестри", "7-сон рўйхатга олиш маркази"),
+        ("fr", "uz-Latn", "davlat reestri", "ro"),
     ] {
         let (status, body, headers) = page(asked).await;
         assert_eq!(status, StatusCode::OK);
@@ -209,11 +226,19 @@ async fn the_page_speaks_the_asked_language(db: Db) {
         assert!(html.contains(title), "{asked}: {html}");
         assert!(html.contains(centre) || html.contains(&centre.replace("&#x27;", "'")), "{asked}: {html}");
         assert_eq!(headers.get("content-language").unwrap(), lang);
-        assert_eq!(headers.get("vary").unwrap(), "Accept-Language");
+        assert_eq!(headers.get("vary").unwrap(), "Accept-Language, Cookie");
+        assert!(html.contains("href=\"/registry?lang=ru\""), "the language switcher: {html}");
         // Ten centres and ten authorised persons, each with download links.
         assert_eq!(html.matches("/ca/rc").count(), 20, "{asked}");
         assert_eq!(html.matches("Imzo Operator ").count(), 10, "{asked}");
     }
+
+    // `?lang=` wins over Accept-Language and is kept in a cookie, as on the portal.
+    let request = Request::get("/registry?lang=uz-Cyrl").header("accept-language", "en").body(Body::empty()).unwrap();
+    let (status, body, headers) = s.send(request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8(body).unwrap().contains("давлат реестри"));
+    assert!(headers.get("set-cookie").unwrap().to_str().unwrap().starts_with("imzo_lang=uz-Cyrl;"));
 
     // The signed register: OpenSSL verifies it with the root alone; the content is the JSON.
     let (status, cms, headers) = s.send(Request::get("/api/v1/registry/signed").body(Body::empty()).unwrap()).await;
@@ -231,4 +256,9 @@ async fn the_page_speaks_the_asked_language(db: Db) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let register: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(register["centres"].as_array().unwrap().len(), 10);
+    // The signed file itself passes the authenticity check: its signer is the register's.
+    let (status, answer) = s.check("application/pkcs7-mime", cms.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["registered"], true, "{answer}");
+    assert_eq!(answer["signers"][0]["role"], "register_signer", "{answer}");
 }

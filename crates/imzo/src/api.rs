@@ -39,6 +39,9 @@ pub(crate) struct PayLinks {
     /// The local sandbox (path or URL).
     #[serde(default)]
     pub(crate) sandbox: Option<String>,
+    /// The local sandbox page with the choice of Payme, Click or Paynet.
+    #[serde(default)]
+    pub(crate) sandbox_providers: Option<String>,
 }
 
 /// A challenge to sign.

@@ -153,6 +153,7 @@ fn applicant_walks_the_four_steps_in_chromium() {
     let r = node(&["apply", &base, &ws, &shots_s, &fixtures.display().to_string()]);
     assert_eq!(r["ok"], true, "{r}\nserver log:\n{}", server.log_text());
     assert!(r["module_text"].as_str().unwrap().contains("running"), "{r}");
+    assert_eq!(r["centres"], 10, "all ten centres to choose from: {r}");
     assert_eq!(r["pinfl_invalid"], "true", "{r}");
     assert!(r["pinfl_error"].as_str().unwrap().contains("PINFL"), "the server's English message next to the field: {r}");
     assert!(r["code_sent"].as_str().unwrap().contains("+998 90 *** ** 67"), "{r}");
@@ -170,13 +171,13 @@ fn applicant_walks_the_four_steps_in_chromium() {
     let pfx = flash.join("DSKEYS/DS328088101700660001.pfx");
     assert!(pfx.is_file());
 
-    // The operator approves through the existing CLI (the console pages come later).
+    // Centre 3's operator approves through the CLI (centre 1's could not: isolation).
     ok(Command::new(env!("CARGO_BIN_EXE_imzo"))
         .args(["operator", "approve", &number, "--server", &base])
         .arg("--pfx")
-        .arg(data.join("operators/operator1.pfx"))
+        .arg(data.join("operators/operator3.pfx"))
         .arg("--password-file")
-        .arg(data.join("operators/operator1.password")));
+        .arg(data.join("operators/operator3.password")));
 
     // Step 4 in Russian: find, confirm through the module, install and download.
     let captcha = plant_captcha(&data, "48213");
@@ -193,7 +194,8 @@ fn applicant_walks_the_four_steps_in_chromium() {
     // .pfx now holds it (OpenSSL reads it with the key password).
     let downloaded = PathBuf::from(r["download"].as_str().unwrap());
     let root = data.join("pki/root.pem");
-    let centre = data.join("pki/rc1.pem");
+    // Issued by the centre chosen on the page.
+    let centre = data.join("pki/rc3.pem");
     let (good, said) = openssl(&[
         "verify",
         "-CAfile",

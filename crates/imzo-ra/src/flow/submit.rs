@@ -59,6 +59,16 @@ pub(crate) async fn submit(
     let csr_der = csr_der(csr)?;
     let passport_doc = upload::check("passport", &passport_scan)?;
     let selfie_doc = upload::check("selfie", &selfie)?;
+    if passport_doc.sha256_hex == selfie_doc.sha256_hex {
+        // One file twice cannot be both the passport page and the person holding it.
+        return Err(RaError::invalid(
+            "selfie",
+            "same_document_twice",
+            "Pasport bilan tushgan surat pasport nusxasining o'zi: pasportni qo'lingizda ushlab tushgan suratingizni yuklang.",
+            "Фото с паспортом совпадает со сканом паспорта: загрузите своё фото с паспортом в руке.",
+            "The selfie is the same file as the passport scan: upload a photo of yourself holding the passport.",
+        ));
+    }
 
     let now = now_ms();
     let today = fee::tashkent_date(from_ms(now));

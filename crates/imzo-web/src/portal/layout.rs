@@ -65,7 +65,7 @@ pub(crate) fn render(page: &Page<'_>) -> String {
 <a class=\"skip\" href=\"#main\">{skip}</a>\
 <header class=\"top\"><a class=\"brand\" href=\"/\">{brand}</a>{switcher}</header>\
 <main id=\"main\" tabindex=\"-1\"><h1>{title}</h1>{body}</main>\
-<footer class=\"foot\"><p>{footer}</p></footer>\
+<footer class=\"foot\"><p>{footer}</p><p><a href=\"/registry\">{registry}</a></p></footer>\
 <script type=\"application/json\" id=\"imzo-i18n\">{dict}</script>\
 <script src=\"/portal/imzo-client.js\" defer></script><script src=\"/portal/portal.js\" defer></script>{script}\
 </body></html>",
@@ -76,6 +76,7 @@ pub(crate) fn render(page: &Page<'_>) -> String {
         switcher = switcher(page),
         body = page.body,
         footer = te(lang, "footer"),
+        registry = te(lang, "registry.title"),
         dict = dictionary_json(lang),
     )
 }
@@ -99,16 +100,36 @@ pub(crate) fn module_box(lang: Language) -> String {
             ("module.keep_open", None),
         ],
     );
-    let linux = os(
-        "Linux",
-        &[
-            ("module.install_rust", None),
-            ("module.install_imzo", Some("cargo install --path crates/imzo")),
-            ("module.pinentry_linux", Some("sudo apt install pinentry-gnome3")),
-            ("module.start_unix", Some("imzo agent")),
-            ("module.keep_open", None),
-        ],
-    );
+    // The server hands out its own program (`/download/imzo`); where that build runs on
+    // the citizen's system no toolchain is needed, elsewhere the module is built from source.
+    let linux = if cfg!(target_os = "linux") {
+        let download = format!(
+            "<li>{} <a class=\"button secondary\" href=\"/download/imzo\" download data-module-download>imzo ({})</a></li>",
+            te(lang, "module.download"),
+            escape(&super::download::platform()),
+        );
+        let rest = os(
+            "Linux",
+            &[
+                ("module.make_runnable", Some("chmod +x ~/Downloads/imzo")),
+                ("module.pinentry_linux", Some("sudo apt install pinentry-gnome3")),
+                ("module.start_unix", Some("~/Downloads/imzo agent")),
+                ("module.keep_open", None),
+            ],
+        );
+        rest.replacen("<ol>", &format!("<ol>{download}"), 1)
+    } else {
+        os(
+            "Linux",
+            &[
+                ("module.install_rust", None),
+                ("module.install_imzo", Some("cargo install --path crates/imzo")),
+                ("module.pinentry_linux", Some("sudo apt install pinentry-gnome3")),
+                ("module.start_unix", Some("imzo agent")),
+                ("module.keep_open", None),
+            ],
+        )
+    };
     let mac = os(
         "macOS",
         &[

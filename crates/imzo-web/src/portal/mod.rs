@@ -3,8 +3,9 @@
 
 pub(crate) mod assets;
 pub(crate) mod console;
+pub(crate) mod download;
 mod i18n;
-mod layout;
+pub(crate) mod layout;
 mod messages;
 pub(crate) mod pages;
 

@@ -189,6 +189,18 @@ fn region_field(lang: Language) -> String {
     )
 }
 
+/// The registration centre: the script fills the choice from `GET /api/v1/centres`
+/// (a page without the script still applies at the default centre).
+fn centre_field(lang: Language) -> String {
+    format!(
+        "<div class=\"field\" data-field=\"centre\"><label for=\"f-centre\">{label}</label>\
+<select id=\"f-centre\" name=\"centre\" aria-describedby=\"hint-centre err-centre\"></select>\
+<p class=\"hint\" id=\"hint-centre\">{hint}</p><p class=\"error\" id=\"err-centre\" role=\"alert\" hidden></p></div>",
+        label = te(lang, "field.centre"),
+        hint = te(lang, "hint.centre"),
+    )
+}
+
 fn step1(lang: Language) -> String {
     let f = |name, label, hint, attrs, required| field(lang, &Field { name, label, hint, attrs, required });
     format!(
@@ -198,7 +210,7 @@ fn step1(lang: Language) -> String {
 <label class=\"choice\"><input type=\"radio\" name=\"applicant_type\" value=\"individual\" checked> {individual}</label>\
 <label class=\"choice\"><input type=\"radio\" name=\"applicant_type\" value=\"legal_entity\"> {legal}</label>\
 <p class=\"error\" id=\"err-applicant_type\" role=\"alert\" hidden></p></fieldset>\
-{pinfl}{surname}{given}{patronymic}{birth}{region}{district}{passport}{phone}\
+{centre}{pinfl}{surname}{given}{patronymic}{birth}{region}{district}{passport}{phone}\
 <fieldset id=\"legal\" class=\"legal\" hidden><legend>{company}</legend>{inn}{company_name}{title_field}</fieldset>\
 <p class=\"note\">{sms_note}</p><button type=\"submit\">{send}</button></form>\
 <form id=\"code-form\" novalidate hidden><p id=\"code-sent\" aria-live=\"polite\"></p>{code}\
@@ -208,6 +220,7 @@ fn step1(lang: Language) -> String {
         type_label = te(lang, "field.applicant_type"),
         individual = te(lang, "type.individual"),
         legal = te(lang, "type.legal_entity"),
+        centre = centre_field(lang),
         pinfl = f("pinfl", "field.pinfl", Some("hint.pinfl"), "inputmode=\"numeric\" autocomplete=\"off\" maxlength=\"14\"", true),
         surname = f("surname", "field.surname", None, "autocomplete=\"family-name\"", true),
         given = f("given_name", "field.given_name", None, "autocomplete=\"given-name\"", true),

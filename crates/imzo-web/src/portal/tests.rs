@@ -28,6 +28,24 @@ fn script_keys() -> BTreeSet<String> {
     for state in State::ALL {
         keys.insert(format!("state.{}", state.as_str()));
         keys.insert(format!("note.{}", state.as_str()));
+        // The deadline job audits a move into a state as `application.<state>`.
+        keys.insert(format!("audit.application.{}", state.as_str()));
+    }
+    // The console names every audit action an application's trail can hold.
+    for action in [
+        "application.code_resent",
+        "application.submitted",
+        "application.renewal_submitted",
+        "payment.created",
+        "payment.cancelled",
+        "operator.viewed",
+        "certificate.issued",
+        "certificate.revocation_requested",
+        "certificate.revoked",
+        "certificate.held",
+        "certificate.released",
+    ] {
+        keys.insert(format!("audit.{action}"));
     }
     keys
 }

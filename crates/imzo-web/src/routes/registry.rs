@@ -9,7 +9,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use imzo_ca::registry::{self, CheckError, CheckInput};
 use imzo_ra::{Language, Localized};
@@ -68,10 +68,14 @@ fn bad(field: &str, code: &'static str, en: &str) -> ApiError {
             "Bu CMS SignedData emas (yoki uning mazmuni alohida va yuborilmagan).",
             "Это не CMS SignedData (или её содержимое отделено и не передано).",
         ),
-        "not_base64" => ("content_base64 base64 emas.", "content_base64 — не base64."),
+        "content_missing" => (
+            "Imzo alohida (detached): imzolangan mazmunni «content_base64» da yuboring.",
+            "Подпись отделённая (detached): передайте подписанное содержимое в «content_base64».",
+        ),
+        "not_base64" => ("«content_base64» base64 emas.", "«content_base64» — не base64."),
         "invalid_time" => (
-            "at RFC 3339 vaqti bo'lishi kerak, masalan 2026-01-31T12:00:00Z.",
-            "at должно быть временем RFC 3339, например 2026-01-31T12:00:00Z.",
+            "«at» RFC 3339 vaqti bo'lishi kerak, masalan 2026-01-31T12:00:00Z.",
+            "«at» должно быть временем RFC 3339, например 2026-01-31T12:00:00Z.",
         ),
         _ => (en, en),
     };
@@ -136,8 +140,6 @@ fn looks_like_certificate(body: &[u8]) -> bool {
 }
 
 struct Words {
-    lang: &'static str,
-    title: &'static str,
     intro: &'static str,
     centres: &'static str,
     persons: &'static str,
@@ -157,8 +159,6 @@ struct Words {
 fn words(language: Language) -> Words {
     match language {
         Language::Ru => Words {
-            lang: "ru",
-            title: "Государственный реестр удостоверяющих центров",
             intro: "Регистрационные центры, зарегистрированные уполномоченным органом, их сертификаты и уполномоченные лица.",
             centres: "Регистрационные центры",
             persons: "Уполномоченные лица",
@@ -175,8 +175,6 @@ fn words(language: Language) -> Words {
             signed: "Реестр, подписанный уполномоченным органом (CMS)",
         },
         Language::En => Words {
-            lang: "en",
-            title: "State register of registration centres",
             intro: "The registration centres the authorised body registered, their certificates and authorised persons.",
             centres: "Registration centres",
             persons: "Authorised persons",
@@ -193,8 +191,6 @@ fn words(language: Language) -> Words {
             signed: "The register signed by the authorised body (CMS)",
         },
         Language::UzLatn | Language::UzCyrl => Words {
-            lang: "uz",
-            title: "Ro'yxatga olish markazlari davlat reestri",
             intro: "Vakolatli organ ro'yxatga olgan markazlar, ularning sertifikatlari va vakolatli shaxslari.",
             centres: "Ro'yxatga olish markazlari",
             persons: "Vakolatli shaxslar",
@@ -222,48 +218,43 @@ fn date(t: time::OffsetDateTime) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
-/// `GET /registry`: the register as a page, in the language `Accept-Language` prefers.
-pub(crate) async fn page(State(ctx): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let language = Language::preferred(accept);
+/// `GET /registry`: the register as a portal page, in the language of `?lang=`, the
+/// cookie or `Accept-Language` (Uzbek in both scripts, Russian, English).
+pub(crate) async fn page(State(ctx): State<Shared>, uri: axum::http::Uri, headers: HeaderMap) -> Result<Response, ApiError> {
+    let (language, chosen) = crate::portal::pages::language(uri.query(), &headers);
     let w = words(language);
+    // Uzbek Cyrillic is the Latin text transliterated, as everywhere on the portal.
+    let tr = |s: &str| -> String {
+        if language == Language::UzCyrl { imzo_ra::translit::uz_latin_to_cyrillic(s) } else { s.to_owned() }
+    };
     let register = registry::build(ctx.registration.store(), "").await.map_err(failed)?;
-    let mut html = format!(
-        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>{}</title><style>body{{font-family:sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;line-height:1.4}}\
-         table{{border-collapse:collapse;width:100%}}th,td{{border-bottom:1px solid #ccc;padding:.4rem;text-align:left;vertical-align:top}}\
-         code{{font-size:.8rem;word-break:break-all}}</style></head><body><h1>{}</h1><p>{}</p>",
-        w.lang,
-        esc(w.title),
-        esc(w.title),
-        esc(w.intro)
-    );
+    let mut html = format!("<p class=\"lead\">{}</p>", esc(&tr(w.intro)));
     if let Some(root) = &register.root {
         html.push_str(&format!(
             "<p>{}: <code>{}</code> — <a href=\"{}\">PEM</a> · <a href=\"{}\">DER</a></p>",
-            esc(w.root),
+            esc(&tr(w.root)),
             esc(&root.sha256),
             esc(&root.download.pem),
             esc(&root.download.der)
         ));
     }
-    html.push_str(&format!("<p><a href=\"/api/v1/registry/signed\">{}</a> · <a href=\"/api/v1/registry\">JSON</a></p>", esc(w.signed)));
+    html.push_str(&format!("<p><a href=\"/api/v1/registry/signed\">{}</a> · <a href=\"/api/v1/registry\">JSON</a></p>", esc(&tr(w.signed))));
     html.push_str(&format!(
         "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        esc(w.centres),
-        w.number,
-        w.name,
-        w.status,
-        w.valid,
-        w.serial,
+        esc(&tr(w.centres)),
+        tr(w.number),
+        tr(w.name),
+        tr(w.status),
+        tr(w.valid),
+        tr(w.serial),
         w.fingerprint,
-        w.download
+        tr(w.download)
     ));
     for c in &register.centres {
         let name = match language {
-            Language::Ru => &c.names.ru,
-            Language::En => &c.names.en,
-            _ => &c.names.uz,
+            Language::Ru => c.names.ru.clone(),
+            Language::En => c.names.en.clone(),
+            _ => tr(&c.names.uz),
         };
         let (valid, serial, print, links) = match &c.certificate {
             Some(e) => (
@@ -277,7 +268,7 @@ pub(crate) async fn page(State(ctx): State<Shared>, headers: HeaderMap) -> Resul
         html.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
             c.number.map(|n| n.to_string()).unwrap_or_default(),
-            esc(name),
+            esc(&name),
             esc(&c.status),
             esc(&valid),
             esc(&serial),
@@ -288,14 +279,14 @@ pub(crate) async fn page(State(ctx): State<Shared>, headers: HeaderMap) -> Resul
     html.push_str("</table>");
     html.push_str(&format!(
         "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        esc(w.persons),
-        w.centre,
-        w.name,
-        w.role,
-        w.status,
-        w.valid,
-        w.serial,
-        w.download
+        esc(&tr(w.persons)),
+        tr(w.centre),
+        tr(w.name),
+        tr(w.role),
+        tr(w.status),
+        tr(w.valid),
+        tr(w.serial),
+        tr(w.download)
     ));
     for p in &register.authorised_persons {
         let e = &p.certificate;
@@ -312,11 +303,15 @@ pub(crate) async fn page(State(ctx): State<Shared>, headers: HeaderMap) -> Resul
             esc(&e.download.der)
         ));
     }
-    html.push_str("</table></body></html>");
-    let mut response = Html(html).into_response();
-    if let Ok(v) = axum::http::HeaderValue::from_str(w.lang) {
-        response.headers_mut().insert(header::CONTENT_LANGUAGE, v);
-    }
-    response.headers_mut().insert(header::VARY, axum::http::HeaderValue::from_static("Accept-Language"));
-    Ok(response)
+    html.push_str("</table>");
+    let keep = crate::portal::pages::query_without_lang(uri.query());
+    let page = crate::portal::layout::Page {
+        lang: language,
+        path: "/registry",
+        keep_query: &keep,
+        title_key: "registry.title",
+        script: None,
+        body: html,
+    };
+    Ok(crate::portal::pages::respond(language, chosen, crate::portal::layout::render(&page)))
 }

@@ -224,3 +224,24 @@ async fn field_errors_name_the_field_and_not_found_speaks_each_language() {
         }
     }
 }
+
+#[tokio::test]
+async fn bodies_over_a_limit_are_refused_in_json_everywhere() {
+    let h = harness(false, false).await;
+    // Routes that read raw bytes hit axum's own limit before any handler runs.
+    for path in ["/tsa", "/ocsp", "/api/v1/registry/check"] {
+        let big = vec![b'0'; crate::extract::JSON_BODY_LIMIT + 1];
+        let request = Request::post(path)
+            .header(header::ACCEPT_LANGUAGE, "ru")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(big))
+            .unwrap();
+        let response = h.send(request).await;
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+        let content_type = response.headers().get(header::CONTENT_TYPE).unwrap().to_str().unwrap().to_owned();
+        assert!(content_type.starts_with("application/json"), "{path}: {content_type}");
+        let body = body_json(response).await;
+        assert_eq!(body["error"]["code"], "too_large", "{path}: {body}");
+        assert!(body["error"]["text"].as_str().unwrap().contains("Запрос"), "{path}: {body}");
+    }
+}

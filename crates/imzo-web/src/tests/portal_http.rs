@@ -57,3 +57,21 @@ async fn assets_are_served_from_the_binary() {
     let (status, _, _) = get(&h, "/portal/nothing.js", &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_module_downloads_as_the_running_program() {
+    let h = harness(false, false).await;
+    let (_, _, home) = get(&h, "/?lang=en", &[]).await;
+    if cfg!(target_os = "linux") {
+        assert!(home.contains("href=\"/download/imzo\""), "the home page links the download: {home}");
+        let linux = home.split("<summary>Linux</summary>").nth(1).unwrap().split("</details>").next().unwrap();
+        assert!(!linux.contains("rustup.rs"), "no toolchain needed on the server's own platform: {linux}");
+    }
+    let response = h.send(Request::get("/download/imzo").body(Body::empty()).unwrap()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_DISPOSITION], "attachment; filename=\"imzo\"");
+    // Debug test binaries outgrow the harness's 64 MiB reading limit.
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+    assert!(body == exe, "the bytes of the running executable ({} vs {} bytes)", body.len(), exe.len());
+}

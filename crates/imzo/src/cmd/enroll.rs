@@ -252,7 +252,9 @@ fn print_submitted(client: &Client, submitted: &Submitted, saved: Result<PathBuf
     println!("Application number: {}", submitted.number);
     println!("Fee:                {fee} sum");
     println!("Pay before:         {}", tashkent::format(submitted.pay_before));
-    if let Some(link) = &submitted.pay.sandbox {
+    // The page with every provider, as the README documents; the Payme-only checkout
+    // link is for servers that do not offer the choice.
+    if let Some(link) = submitted.pay.sandbox_providers.as_ref().or(submitted.pay.sandbox.as_ref()) {
         println!("Pay (sandbox):      {}", client.url(link).map(|u| u.to_string()).unwrap_or_else(|_| link.clone()));
     }
     if let Some(link) = &submitted.pay.payme {

@@ -74,6 +74,10 @@ async function apply([fixtures]) {
   await Promise.all([page.waitForURL('**/apply'), page.keyboard.press('Enter')]);
 
   step = 'step 1';
+  // The centres come from the API, named in the page's language; apply at centre 3.
+  await page.locator('#f-centre option[value="3"]').waitFor({ state: 'attached' });
+  out.centres = await page.locator('#f-centre option').count();
+  await page.selectOption('#f-centre', '3');
   await page.fill('#f-pinfl', '32808810170067'); // wrong check digit: the server says so next to the field
   await page.fill('#f-surname', 'Aliyev');
   await page.fill('#f-given_name', 'Vali');
