@@ -831,3 +831,421 @@ fn chain_from_our_own_issuance_passes_openssl() {
     assert!(report.all_valid(), "{:?}", codes(&report));
     assert_eq!(report.signers[0].certificate.as_ref(), Some(&holder));
 }
+
+/// `openssl cms -sign -md sha256 -binary -in content.txt -outform DER -out OUT` with the
+/// signer arguments `extra` (one or more -signer/-inkey pairs, -keyid, -nodetach, ...).
+fn openssl_sign(dir: &Path, out: &str, extra: &[&str]) -> Vec<u8> {
+    let mut args = vec![
+        "cms",
+        "-sign",
+        "-md",
+        "sha256",
+        "-binary",
+        "-in",
+        "content.txt",
+        "-outform",
+        "DER",
+        "-out",
+        out,
+    ];
+    args.extend(extra);
+    openssl_ok(dir, &args);
+    std::fs::read(dir.join(out)).unwrap()
+}
+
+/// Does `openssl cms -verify` (anchor root.pem, attached content) accept `file`?
+fn openssl_accepts(dir: &Path, file: &str) -> (bool, String) {
+    let out = openssl(
+        dir,
+        &[
+            "cms",
+            "-verify",
+            "-inform",
+            "DER",
+            "-in",
+            file,
+            "-CAfile",
+            "root.pem",
+            "-purpose",
+            "any",
+            "-binary",
+            "-out",
+            "/dev/null",
+        ],
+    );
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A leaf signed by root.pem with the given validity, through `openssl ca` (its
+/// -startdate/-enddate exist in every OpenSSL 3; `x509 -not_before` only from 3.4).
+fn make_leaf_valid(dir: &Path, name: &str, start: OffsetDateTime, end: OffsetDateTime) {
+    let stamp = |t: OffsetDateTime| {
+        t.format(time::macros::format_description!(
+            "[year][month][day][hour][minute][second]Z"
+        ))
+        .unwrap()
+    };
+    make_leaf(dir, name, "digitalSignature,nonRepudiation");
+    let ca = dir.join(format!("{name}-ca"));
+    std::fs::create_dir_all(&ca).unwrap();
+    std::fs::write(ca.join("index.txt"), b"").unwrap();
+    std::fs::write(ca.join("serial"), b"7E57\n").unwrap();
+    std::fs::write(
+        dir.join(format!("{name}-ca.cnf")),
+        format!(
+            "[ca]\ndefault_ca = test\n[test]\ndir = {ca}\ndatabase = $dir/index.txt\n\
+             new_certs_dir = $dir\nserial = $dir/serial\ndefault_md = sha256\n\
+             policy = any\nunique_subject = no\ncopy_extensions = none\n\
+             [any]\ncommonName = supplied\ncountryName = optional\n",
+            ca = ca.display()
+        ),
+    )
+    .unwrap();
+    openssl_ok(
+        dir,
+        &[
+            "ca",
+            "-batch",
+            "-notext",
+            "-config",
+            &format!("{name}-ca.cnf"),
+            "-cert",
+            "root.pem",
+            "-keyfile",
+            "root.key",
+            "-in",
+            &format!("{name}.csr"),
+            "-startdate",
+            &stamp(start),
+            "-enddate",
+            &stamp(end),
+            "-extfile",
+            &format!("{name}.ext"),
+            "-out",
+            &format!("{name}.pem"),
+        ],
+    );
+}
+
+#[test]
+fn openssl_two_signers_are_both_reported_and_valid() {
+    let p = pki();
+    let d = p.dir.path();
+    make_leaf(d, "second", "digitalSignature");
+    let second = p.cert("second.pem");
+    assert_ne!(second, p.leaf);
+    let sig = openssl_sign(
+        d,
+        "two.der",
+        &[
+            "-nodetach",
+            "-signer",
+            "leaf.pem",
+            "-inkey",
+            "leaf.key",
+            "-signer",
+            "second.pem",
+            "-inkey",
+            "second.key",
+        ],
+    );
+    assert!(openssl_accepts(d, "two.der").0);
+    let report = cms::verify(&sig, None, &p.options()).unwrap();
+    assert_eq!(report.signers.len(), 2);
+    assert!(report.all_valid(), "{:?}", codes(&report));
+    assert_eq!(report.content, content(&p));
+    for signer in &report.signers {
+        assert!(signer.signature_valid && signer.chain_valid);
+        assert!(signer.signing_time.is_some());
+    }
+    // Both certificates, each reported once (SET OF SignerInfo: order is DER's, not ours).
+    let mut found: Vec<&Certificate> = report
+        .signers
+        .iter()
+        .map(|s| s.certificate.as_ref().unwrap())
+        .collect();
+    found.sort_by_key(|c| c.tbs_certificate().serial_number().as_bytes().to_vec());
+    let mut expected = vec![&p.leaf, &second];
+    expected.sort_by_key(|c| c.tbs_certificate().serial_number().as_bytes().to_vec());
+    assert_eq!(found, expected);
+
+    // Detached with two signers: the same, and a changed content fails both.
+    let sig = openssl_sign(
+        d,
+        "two-detached.der",
+        &[
+            "-signer",
+            "leaf.pem",
+            "-inkey",
+            "leaf.key",
+            "-signer",
+            "second.pem",
+            "-inkey",
+            "second.key",
+        ],
+    );
+    let report = cms::verify(&sig, Some(&content(&p)), &p.options()).unwrap();
+    assert_eq!(report.signers.len(), 2);
+    assert!(report.all_valid(), "{:?}", codes(&report));
+    let mut other = content(&p);
+    other[0] ^= 0x02;
+    let report = cms::verify(&sig, Some(&other), &p.options()).unwrap();
+    assert_eq!(codes(&report), vec!["digest_mismatch", "digest_mismatch"]);
+    assert!(
+        report
+            .signers
+            .iter()
+            .all(|s| !s.signature_valid && s.chain_valid)
+    );
+}
+
+#[test]
+fn openssl_keyid_signer_is_valid() {
+    let p = pki();
+    let d = p.dir.path();
+    let sig = openssl_sign(
+        d,
+        "keyid.der",
+        &[
+            "-nodetach",
+            "-keyid",
+            "-signer",
+            "leaf.pem",
+            "-inkey",
+            "leaf.key",
+        ],
+    );
+    // It really is the subjectKeyIdentifier form (SignerInfo version 3).
+    let out = openssl(
+        d,
+        &[
+            "cms",
+            "-cmsout",
+            "-print",
+            "-inform",
+            "DER",
+            "-in",
+            "keyid.der",
+        ],
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("subjectKeyIdentifier"), "{printed}");
+    assert!(!printed.contains("issuerAndSerialNumber"), "{printed}");
+
+    let report = cms::verify(&sig, None, &p.options()).unwrap();
+    assert!(report.all_valid(), "{:?}", codes(&report));
+    assert_eq!(report.signers.len(), 1);
+    assert_eq!(report.signers[0].certificate.as_ref(), Some(&p.leaf));
+    assert_eq!(report.content, content(&p));
+
+    // Streamed BER with a key-id signer, too.
+    let sig = openssl_sign(
+        d,
+        "keyid.ber",
+        &[
+            "-nodetach",
+            "-stream",
+            "-keyid",
+            "-signer",
+            "leaf.pem",
+            "-inkey",
+            "leaf.key",
+        ],
+    );
+    assert_eq!(&sig[..2], &[0x30, 0x80]);
+    let report = cms::verify(&sig, None, &p.options()).unwrap();
+    assert!(report.all_valid(), "{:?}", codes(&report));
+    assert_eq!(report.signers[0].certificate.as_ref(), Some(&p.leaf));
+}
+
+#[test]
+fn openssl_signature_by_an_expired_certificate_is_refused() {
+    let p = pki();
+    let d = p.dir.path();
+    let now = OffsetDateTime::now_utc();
+    make_leaf_valid(
+        d,
+        "expired",
+        now - time::Duration::days(30),
+        now - time::Duration::days(1),
+    );
+    let cert = p.cert("expired.pem");
+    assert!(imzo_pki::cert::info(&cert).unwrap().not_after < now);
+    let sig = openssl_sign(
+        d,
+        "expired.der",
+        &[
+            "-nodetach",
+            "-signer",
+            "expired.pem",
+            "-inkey",
+            "expired.key",
+        ],
+    );
+    // OpenSSL refuses it as well.
+    let (accepted, stderr) = openssl_accepts(d, "expired.der");
+    assert!(!accepted, "openssl accepted an expired signer");
+    assert!(stderr.contains("expired"), "{stderr}");
+
+    let report = cms::verify(&sig, None, &p.options()).unwrap();
+    assert!(!report.all_valid());
+    let signer = &report.signers[0];
+    assert_eq!(signer.certificate.as_ref(), Some(&cert));
+    // The signature itself is sound; the certificate is not valid now.
+    assert!(signer.signature_valid);
+    assert!(!signer.chain_valid);
+    assert_eq!(codes(&report), vec!["expired"]);
+
+    // Judged at a time inside the certificate's validity (as a time-stamp would prove),
+    // the expiry is no longer the complaint (the root was only made today, so the chain
+    // is then not yet valid instead).
+    let options = VerifyOptions {
+        anchors: vec![p.root.clone()],
+        at: Some(now - time::Duration::days(10)),
+    };
+    let report = cms::verify(&sig, None, &options).unwrap();
+    assert!(
+        !codes(&report).contains(&"expired".to_string()),
+        "{:?}",
+        codes(&report)
+    );
+}
+
+#[test]
+fn openssl_signature_by_a_key_encipherment_only_certificate_is_refused() {
+    let p = pki();
+    let d = p.dir.path();
+    make_leaf(d, "enc", "keyEncipherment");
+    let sig = openssl_sign(
+        d,
+        "enc.der",
+        &["-nodetach", "-signer", "enc.pem", "-inkey", "enc.key"],
+    );
+    let report = cms::verify(&sig, None, &p.options()).unwrap();
+    assert!(!report.all_valid());
+    let signer = &report.signers[0];
+    assert_eq!(signer.certificate.as_ref(), Some(&p.cert("enc.pem")));
+    assert!(signer.signature_valid && signer.chain_valid);
+    assert_eq!(codes(&report), vec!["key_usage"]);
+}
+
+#[test]
+fn openssl_signature_against_the_wrong_trust_anchor_is_untrusted() {
+    let p = pki();
+    let d = p.dir.path();
+    let sig = openssl_sign(
+        d,
+        "attached.der",
+        &["-nodetach", "-signer", "leaf.pem", "-inkey", "leaf.key"],
+    );
+    let wrong = VerifyOptions {
+        anchors: vec![p.other_root.clone()],
+        at: None,
+    };
+    let report = cms::verify(&sig, None, &wrong).unwrap();
+    assert!(!report.all_valid());
+    assert!(report.signers[0].signature_valid);
+    assert!(!report.signers[0].chain_valid);
+    assert_eq!(codes(&report), vec!["untrusted"]);
+
+    // No anchors at all: untrusted as well; the right one: valid.
+    let none = VerifyOptions {
+        anchors: Vec::new(),
+        at: None,
+    };
+    assert_eq!(
+        codes(&cms::verify(&sig, None, &none).unwrap()),
+        vec!["untrusted"]
+    );
+    assert!(cms::verify(&sig, None, &p.options()).unwrap().all_valid());
+
+    // The root embedded in the signature is no anchor: still untrusted against the other.
+    let sig = openssl_sign(
+        d,
+        "with-root.der",
+        &[
+            "-nodetach",
+            "-signer",
+            "leaf.pem",
+            "-inkey",
+            "leaf.key",
+            "-certfile",
+            "root.pem",
+        ],
+    );
+    assert_eq!(cms_certificate_count(&sig), 2);
+    let report = cms::verify(&sig, None, &wrong).unwrap();
+    assert_eq!(codes(&report), vec!["untrusted"]);
+}
+
+fn cms_certificate_count(sig: &[u8]) -> usize {
+    imzo_pki::cms_tools::certificates(sig).unwrap().len()
+}
+
+#[test]
+fn openssl_signature_with_tampered_content_is_invalid() {
+    let p = pki();
+    let d = p.dir.path();
+    let original = content(&p);
+    let sig = openssl_sign(
+        d,
+        "attached.der",
+        &["-nodetach", "-signer", "leaf.pem", "-inkey", "leaf.key"],
+    );
+    assert!(cms::verify(&sig, None, &p.options()).unwrap().all_valid());
+
+    // One bit of the attached content changed inside the SignedData.
+    let at = sig
+        .windows(original.len())
+        .position(|w| w == original.as_slice())
+        .expect("attached content in the DER");
+    let mut bad = sig.clone();
+    bad[at + 5] ^= 0x01;
+    std::fs::write(p.path("tampered.der"), &bad).unwrap();
+    assert!(!openssl_accepts(d, "tampered.der").0);
+    let report = cms::verify(&bad, None, &p.options()).unwrap();
+    assert!(!report.all_valid());
+    assert!(!report.signers[0].signature_valid);
+    assert_eq!(codes(&report), vec!["digest_mismatch"]);
+
+    // Without signed attributes the signature covers the content: bad_signature.
+    let sig = openssl_sign(
+        d,
+        "noattr.der",
+        &[
+            "-nodetach",
+            "-noattr",
+            "-signer",
+            "leaf.pem",
+            "-inkey",
+            "leaf.key",
+        ],
+    );
+    let at = sig
+        .windows(original.len())
+        .position(|w| w == original.as_slice())
+        .unwrap();
+    let mut bad = sig.clone();
+    bad[at] ^= 0x80;
+    let report = cms::verify(&bad, None, &p.options()).unwrap();
+    assert_eq!(codes(&report), vec!["bad_signature"]);
+
+    // A detached OpenSSL signature over content with one byte appended.
+    let sig = openssl_sign(
+        d,
+        "detached.der",
+        &["-signer", "leaf.pem", "-inkey", "leaf.key"],
+    );
+    let mut longer = original.clone();
+    longer.push(b'\n');
+    let report = cms::verify(&sig, Some(&longer), &p.options()).unwrap();
+    assert_eq!(codes(&report), vec!["digest_mismatch"]);
+    assert!(
+        cms::verify(&sig, Some(&original), &p.options())
+            .unwrap()
+            .all_valid()
+    );
+}

@@ -193,3 +193,100 @@ fn pkcs8_both_installed_base_forms() {
         key.public_key()
     );
 }
+
+/// Rewrites the signatureAlgorithm of every SignerInfo of a DER CMS ContentInfo. The
+/// signature covers the signed attributes, not this field, so the result is what another
+/// signer writing `oid` there would have produced with the same key.
+fn with_signer_info_algorithm(signed: &[u8], oid: der::asn1::ObjectIdentifier) -> Vec<u8> {
+    use der::{Decode, Encode};
+    let mut info = ::cms::content_info::ContentInfo::from_der(signed).unwrap();
+    let mut data: ::cms::signed_data::SignedData = info.content.decode_as().unwrap();
+    let mut signers: Vec<::cms::signed_data::SignerInfo> =
+        data.signer_infos.0.iter().cloned().collect();
+    for s in &mut signers {
+        s.signature_algorithm = spki::AlgorithmIdentifierOwned {
+            oid,
+            parameters: None,
+        };
+    }
+    data.signer_infos = ::cms::signed_data::SignerInfos(signers.try_into().unwrap());
+    info.content = der::Any::encode_from(&data).unwrap();
+    info.to_der().unwrap()
+}
+
+/// Real E-IMZO signatures from other software name the *key* OID 1.2.860.3.15.1.1.2.1 as
+/// the SignerInfo's signatureAlgorithm (national-algorithms.md): such a CMS verifies, and
+/// a changed content byte or an algorithm we do not know makes it fail.
+#[test]
+fn signer_info_with_the_national_key_oid_verifies() {
+    use der::Decode;
+    let root_key = signer(ParamSet::CryptoProA);
+    let holder_key = signer(ParamSet::CryptoProA);
+    let root = cert::issue(
+        None,
+        &root_key,
+        &params("National Root", root_key.public_key_der(), 1, Profile::Root),
+    )
+    .unwrap();
+    let holder = cert::issue(
+        Some(&root),
+        &root_key,
+        &params(
+            "Aliyev Vali",
+            holder_key.public_key_der(),
+            2,
+            Profile::Holder,
+        ),
+    )
+    .unwrap();
+    let content = b"Hujjat: E-IMZO form of the signer info";
+    let ours = cms::sign(
+        content,
+        &holder_key,
+        std::slice::from_ref(&holder),
+        &SignOptions {
+            detached: false,
+            signing_time: OffsetDateTime::now_utc(),
+        },
+    )
+    .unwrap();
+    let key_form = with_signer_info_algorithm(&ours, ozdst::OZDST_1092_KEY);
+
+    // The rewritten SignerInfo really names the key OID (and our signer did not).
+    let algorithm_of = |der_bytes: &[u8]| {
+        let info = ::cms::content_info::ContentInfo::from_der(der_bytes).unwrap();
+        let data: ::cms::signed_data::SignedData = info.content.decode_as().unwrap();
+        data.signer_infos.0.get(0).unwrap().signature_algorithm.oid
+    };
+    assert_eq!(algorithm_of(&ours), ozdst::OZDST_1092_WITH_1106);
+    assert_eq!(algorithm_of(&key_form), ozdst::OZDST_1092_KEY);
+    assert_eq!(algorithm_of(&key_form).to_string(), "1.2.860.3.15.1.1.2.1");
+
+    let opts = VerifyOptions {
+        anchors: vec![root.clone()],
+        at: None,
+    };
+    let report = cms::verify(&key_form, None, &opts).unwrap();
+    assert!(report.all_valid(), "{:?}", report.signers);
+    assert_eq!(report.content, content);
+    assert!(report.signers[0].signature_valid);
+
+    // One content byte changed: the signature no longer verifies.
+    let mut tampered = key_form.clone();
+    let at = tampered
+        .windows(content.len())
+        .position(|w| w == content)
+        .unwrap();
+    tampered[at] ^= 1;
+    let report = cms::verify(&tampered, None, &opts).unwrap();
+    assert!(!report.all_valid());
+    assert!(!report.signers[0].signature_valid);
+
+    // The acceptance is of that OID, not of any: an unknown algorithm does not verify.
+    let unknown = with_signer_info_algorithm(
+        &ours,
+        der::asn1::ObjectIdentifier::new_unwrap("1.2.860.3.15.1.1.2.9"),
+    );
+    let rejected = cms::verify(&unknown, None, &opts).map(|r| r.all_valid());
+    assert!(!matches!(rejected, Ok(true)), "{rejected:?}");
+}
