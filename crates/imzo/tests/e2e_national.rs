@@ -3,7 +3,10 @@
 //! operator), `imzo enroll --algorithm ozdst1092-a` makes a national key and request,
 //! payment, a national-signed operator decision, proof of possession and issuance, then
 //! `imzo sign` / `imzo verify` (and `imzo x509 verify`) — valid, and invalid with one
-//! byte changed. SQLite only (the database layer does not see the algorithm).
+//! byte changed. The status services answer nationally too: the centre's CRL and OCSP
+//! answer verify under its national key, `imzo sign --tsa` makes a CAdES-T whose
+//! time-stamp verifies, and the relying-party API accepts the national signature.
+//! SQLite only (the database layer does not see the algorithm).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -122,6 +125,131 @@ fn pfx_key_is_national(pfx: &Path, password_file: &Path) -> bool {
     opened.key.key_algorithm() == Some(imzo_keys::KeyAlgorithm::OzDst1092A)
 }
 
+/// Whether the DER `bytes` carry the national signature algorithm OID.
+fn names_national_signature(bytes: &[u8]) -> bool {
+    let oid = imzo_pki::ozdst::OZDST_1092_WITH_1106;
+    bytes.windows(oid.as_bytes().len()).any(|w| w == oid.as_bytes())
+}
+
+/// The centre's CRL (`/crl/rc1.crl`) and its OCSP answer for the holder, both signed with
+/// the centre's national key: checked with imzo-pki against the centre certificate, and
+/// `imzo x509 verify` reports the OCSP answer as the source of a good status.
+fn national_status_services(
+    server: &Server,
+    work: &Path,
+    holder: &imzo_pki::Certificate,
+    centre: &imzo_pki::Certificate,
+    holder_pem: &Path,
+    rc1: &Path,
+    root: &Path,
+) {
+    let serial = imzo_pki::cert::info(holder).unwrap().serial_hex;
+
+    let response = http().get(format!("{}/crl/rc1.crl", server.base)).send().unwrap();
+    assert_eq!(response.status(), 200);
+    let crl = response.bytes().unwrap().to_vec();
+    let parsed = imzo_pki::crl::parse(&crl).unwrap();
+    assert!(parsed.issuer.contains(&imzo_pki::cert::info(centre).unwrap().subject_fields.common_name), "{}", parsed.issuer);
+    assert!(names_national_signature(&crl), "the CRL is not signed with the national algorithm");
+    let verified = imzo_pki::crl::verify(&crl, centre).unwrap();
+    assert!(verified.entries.iter().all(|e| e.serial_hex != serial), "the holder is not revoked");
+    // Under the root (another national key, another name) it does not verify, and one
+    // changed byte of the signature breaks it.
+    assert!(imzo_pki::crl::verify(&crl, &certificate(root)).is_err());
+    let mut tampered = crl.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 0x01;
+    assert!(imzo_pki::crl::verify(&tampered, centre).is_err());
+    let crl_file = work.join("rc1.crl");
+    std::fs::write(&crl_file, &crl).unwrap();
+
+    // OCSP, asked directly: good, signed nationally by the centre (or its responder).
+    let request = imzo_pki::ocsp::build_request(centre, &serial, imzo_pki::ocsp::CertIdHash::Sha1, None).unwrap();
+    let response = http()
+        .post(format!("{}/ocsp", server.base))
+        .header("content-type", "application/ocsp-request")
+        .body(request)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answer = response.bytes().unwrap().to_vec();
+    assert!(names_national_signature(&answer), "the OCSP answer is not signed with the national algorithm");
+    let checked = imzo_pki::ocsp::check_response(&answer, centre, &serial).unwrap();
+    assert_eq!(checked.status, imzo_pki::ocsp::CertStatus::Good);
+    // One changed byte of the signature value (the 64-byte BIT STRING after the
+    // signature algorithm; the answer's end may be an included certificate instead).
+    let mut forged = answer.clone();
+    let oid = imzo_pki::ozdst::OZDST_1092_WITH_1106;
+    let after_oid = forged.windows(oid.as_bytes().len()).position(|w| w == oid.as_bytes()).unwrap();
+    let bits = after_oid + forged[after_oid..].windows(3).position(|w| w == [0x03, 0x41, 0x00]).unwrap();
+    forged[bits + 3 + 10] ^= 0x01;
+    assert!(imzo_pki::ocsp::check_response(&forged, centre, &serial).is_err());
+
+    // `imzo x509 verify`: from the OCSP responder named in the certificate, and from the CRL.
+    for (extra, source) in [(None, "ocsp"), (Some(&crl_file), "crl")] {
+        let mut cmd = imzo();
+        cmd.args(["x509", "verify", "--json", "--untrusted"]).arg(rc1).arg("--trust").arg(root);
+        if let Some(file) = extra {
+            cmd.arg("--crl").arg(file);
+        }
+        let out = run(cmd.arg(holder_pem));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)));
+        assert_eq!(out.status.code(), Some(0), "{json}");
+        let revocation = &json["revocation"];
+        assert_eq!((revocation["status"].as_str(), revocation["source"].as_str()), (Some("good"), Some(source)), "{json}");
+    }
+}
+
+/// `imzo sign --tsa <server>/tsa`: a CAdES-T whose time-stamp `imzo verify` finds valid.
+fn national_time_stamp(server: &Server, work: &Path, pfx: &Path, password_file: &Path, doc: &Path, root: &Path) {
+    let stamped = work.join("contract-t.p7s");
+    ok(imzo()
+        .arg("sign")
+        .arg("--pfx")
+        .arg(pfx)
+        .arg("--password-file")
+        .arg(password_file)
+        .args(["--tsa", &format!("{}/tsa", server.base)])
+        .arg(doc)
+        .arg("-o")
+        .arg(&stamped));
+    let out = run(imzo().args(["verify", "--json", "--trust"]).arg(root).arg(&stamped));
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)));
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    let signer = &json["signers"][0];
+    assert_eq!(signer["timestamp"]["valid"], true, "{json}");
+    assert_eq!(signer["judged_by"], "timestamp", "{json}");
+    let time = time::OffsetDateTime::parse(
+        signer["timestamp"]["time"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!((time - time::OffsetDateTime::now_utc()).abs() < time::Duration::minutes(5), "{json}");
+}
+
+/// The relying-party API (`POST /backend/pkcs7/verify/attached`, base64 body) accepts the
+/// national signature: status 1, verified, the signer's PINFL.
+fn relying_party_verifies(server: &Server, attached: &Path) {
+    use base64::Engine as _;
+    let body = base64::engine::general_purpose::STANDARD.encode(std::fs::read(attached).unwrap());
+    let response = http()
+        .post(format!("{}/backend/pkcs7/verify/attached", server.base))
+        .header("content-type", "text/plain")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let reply: serde_json::Value = serde_json::from_slice(&response.bytes().unwrap()).unwrap();
+    assert_eq!(reply["status"], 1, "{reply}");
+    let signer = &reply["pkcs7Info"]["signers"][0];
+    assert_eq!(signer["verified"], true, "{reply}");
+    assert_eq!(signer["certificateVerified"], true, "{reply}");
+    assert_eq!(signer["certificate"][0]["subjectName"]["pinfl"], PINFL, "{reply}");
+    assert_eq!(signer["certificate"][0]["subjectName"]["1.2.860.3.16.1.2"], PINFL, "{reply}");
+}
+
 #[test]
 fn e2e_national_sqlite() {
     let tmp = tempfile::tempdir().unwrap();
@@ -192,6 +320,14 @@ fn e2e_national_sqlite() {
     }
     let report = ok(imzo().arg("verify").arg(&attached).arg("--trust").arg(&root).arg("--json"));
     assert!(report.contains(PINFL) || report.to_uppercase().contains("ALIYEV"), "{report}");
+    // Its certificate's status came from the national centre's OCSP responder: good.
+    let json: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let revocation = &json["signers"][0]["revocation"];
+    assert_eq!((revocation["status"].as_str(), revocation["source"].as_str()), (Some("good"), Some("ocsp")), "{json}");
+
+    national_status_services(&server, work, &holder_cert, &centre_cert, &holder_pem, &rc1, &root);
+    national_time_stamp(&server, work, &pfx, &password_file, &doc, &root);
+    relying_party_verifies(&server, &attached);
     ok(imzo().arg("verify").arg(&detached).arg("--content").arg(&doc).arg("--trust").arg(&root));
     // The signer info speaks the national algorithm with the 1106 hash.
     let (printed, dump) = openssl(&["cms", "-cmsout", "-print", "-inform", "DER", "-in", attached.to_str().unwrap()]);
