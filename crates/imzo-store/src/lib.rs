@@ -13,6 +13,7 @@ pub mod challenges;
 pub mod documents;
 pub mod error;
 pub mod jobs;
+pub mod metrics;
 pub mod otp;
 pub mod outbox;
 pub mod payments;

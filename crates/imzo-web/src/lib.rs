@@ -7,6 +7,7 @@ mod error;
 mod extract;
 mod lang;
 mod money;
+mod observe;
 mod portal;
 mod router;
 mod routes;

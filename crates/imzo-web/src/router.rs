@@ -53,6 +53,8 @@ impl Routes {
 pub(crate) fn routes(dev_outbox: bool, payme_sandbox: bool) -> Routes {
     let mut r = Routes::new()
         .add(Method::GET, &["/healthz"], "/healthz", get(health::healthz))
+        .add(Method::GET, &["/readyz"], "/readyz", get(health::readyz))
+        .add(Method::GET, &["/metrics"], "/metrics", get(health::metrics))
         .add(Method::GET, &["/api/openapi.json"], "/api/openapi.json", get(openapi::document))
         .add(Method::POST, &["/api/v1/applications"], "/api/v1/applications", post(applications::start))
         .add(
@@ -297,12 +299,18 @@ where
         status,
         tsa,
     };
+    let http_metrics = Arc::new(crate::observe::HttpMetrics::default());
+    // The last layer added runs first: the request id is settled before the trace span
+    // reads it, and the counter sits inside both, after routing, to see the route template.
     routes
         .router
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn(crate::lang::localize_errors))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&http_metrics), crate::observe::count_requests))
+        .layer(axum::Extension(http_metrics))
+        .layer(TraceLayer::new_for_http().make_span_with(crate::observe::request_span))
+        .layer(axum::middleware::from_fn(crate::observe::request_id))
         .with_state(Arc::new(ctx))
 }

@@ -6,6 +6,7 @@ mod harness;
 mod hardening;
 mod http;
 mod lang;
+mod observability;
 mod openapi;
 mod payme;
 mod portal_http;

@@ -67,6 +67,9 @@ enum Command {
     /// The authorised body's ceremonies: init-root, centre new|issue|revoke|list, register export.
     #[command(subcommand)]
     Ca(cmd::ca::Command),
+    /// Settings: `check` prints every key's value in force and its source, secrets masked.
+    #[command(subcommand)]
+    Config(cmd::config_check::Command),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         Command::Audit(command) => cmd::audit::run(command),
         Command::Authority(command) => cmd::authority::run(command),
         Command::Ca(command) => cmd::ca::run(command),
+        Command::Config(command) => cmd::config_check::run(command),
     };
     match result {
         Ok(code) => code,

@@ -12,6 +12,7 @@ pub(crate) mod audit;
 pub(crate) mod authority;
 pub(crate) mod bench;
 pub(crate) mod ca;
+pub(crate) mod config_check;
 pub(crate) mod enroll;
 pub(crate) mod enroll_input;
 pub(crate) mod hsm;
