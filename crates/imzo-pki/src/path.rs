@@ -228,14 +228,106 @@ fn der_of(cert: &Certificate) -> Vec<u8> {
     crate::cert::to_der(cert).unwrap_or_default()
 }
 
+/// Certificate signatures already found valid, so that the same intermediate and signer
+/// certificates, met again in every signature a service checks, cost no ECDSA/RSA
+/// arithmetic after the first time.
+///
+/// Why this is safe: an entry is the SHA-256 of the child certificate's DER followed by
+/// the issuer's SubjectPublicKeyInfo DER. Those bytes hold everything the check depends
+/// on (the TBSCertificate, both algorithm identifiers, the signature value and the key;
+/// the certificate DER is self-delimiting, so the concatenation is unambiguous), and the
+/// check is a pure function of them. A hit therefore stands for the very same check with
+/// the very same outcome; finding a different input with the same key would need a
+/// SHA-256 collision. Only successes are stored, so failures are always recomputed and
+/// report their exact reason. Nothing else is cached: validity at the checked time,
+/// constraints, key usage and critical extensions are evaluated on every validation.
+/// The bound keeps memory fixed (about 1 MB) whatever an attacker submits; filling the
+/// cache with valid certificates only costs the victim recomputation.
+mod verified_cache {
+    use sha2::{Digest, Sha256};
+    use std::collections::{HashSet, VecDeque};
+    use std::sync::{Mutex, PoisonError};
+
+    /// Most entries kept; the oldest is forgotten first.
+    pub(super) const CAPACITY: usize = 10_000;
+
+    pub(super) type Key = [u8; 32];
+
+    #[derive(Default)]
+    struct Entries {
+        set: HashSet<Key>,
+        order: VecDeque<Key>,
+    }
+
+    static CACHE: Mutex<Option<Entries>> = Mutex::new(None);
+
+    pub(super) fn key(child_der: &[u8], issuer_spki_der: &[u8]) -> Key {
+        let mut h = Sha256::new();
+        h.update(child_der);
+        h.update(issuer_spki_der);
+        h.finalize().into()
+    }
+
+    pub(super) fn contains(key: &Key) -> bool {
+        // A poisoned lock only means another thread panicked mid-update; the set is
+        // still a set of verified keys (insertion below keeps it consistent at each step).
+        let guard = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+        guard.as_ref().is_some_and(|e| e.set.contains(key))
+    }
+
+    pub(super) fn insert(key: Key) {
+        let mut guard = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+        let entries = guard.get_or_insert_with(Entries::default);
+        if !entries.set.insert(key) {
+            return;
+        }
+        entries.order.push_back(key);
+        while entries.order.len() > CAPACITY {
+            if let Some(old) = entries.order.pop_front() {
+                entries.set.remove(&old);
+            }
+        }
+    }
+
+    pub(super) fn clear() {
+        let mut guard = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+        *guard = None;
+    }
+
+    #[cfg(test)]
+    pub(super) fn len() -> usize {
+        let guard = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+        guard.as_ref().map_or(0, |e| e.set.len())
+    }
+}
+
+/// Forgets every certificate signature remembered as verified (see the module's cache of
+/// verified signatures), so the next validations redo all signature arithmetic.
+///
+/// Never needed for correctness (an entry stays true forever: it records a fact about
+/// fixed bytes); it lets benchmarks measure the cost of a chain seen for the first time.
+pub fn clear_signature_cache() {
+    verified_cache::clear();
+}
+
 fn check_signature(child: &Certificate, issuer: &Certificate) -> Result<(), PathError> {
     let key = spki_der(issuer).map_err(|e| PathError::Malformed(e.to_string()))?;
+    let child_der = der_of(child);
+    // An unencodable certificate gets no cache entry (and fails in the check itself).
+    let cache_key = (!child_der.is_empty()).then(|| verified_cache::key(&child_der, &key));
+    if cache_key.as_ref().is_some_and(verified_cache::contains) {
+        return Ok(());
+    }
     verify_cert_signature(child, &key).map_err(|e| match e {
         crate::PkiError::Malformed { .. } => {
             PathError::Malformed(format!("{}: {e}", subject_text(child)))
         }
         _ => PathError::BadSignature(format!("{} ({e})", subject_text(child))),
-    })
+    })?;
+    if let Some(k) = cache_key {
+        verified_cache::insert(k);
+    }
+    Ok(())
 }
 
 fn check_validity(cert: &Certificate, at: OffsetDateTime) -> Result<(), PathError> {
@@ -717,6 +809,71 @@ mod tests {
         );
         assert!(matches!(wrong, Err(PkiError::Signer(_))));
         let _ = rk;
+    }
+
+    /// Remembered signatures skip only the arithmetic: validity is still judged at the
+    /// asked time, a tampered copy is still refused, and failures are never remembered.
+    #[test]
+    fn verified_signature_cache() {
+        let (root, ca, leaf, _, _) = chain();
+        let inter = std::slice::from_ref(&ca);
+        let anchors = std::slice::from_ref(&root);
+        let mut der = crate::cert::to_der(&leaf).unwrap();
+        let last = der.len() - 1;
+        der[last] ^= 0x01;
+        let tampered = <Certificate as der::Decode>::from_der(&der).unwrap();
+        clear_signature_cache();
+        let before = verified_cache::len();
+        assert_eq!(
+            validate(&tampered, inter, anchors, &opts())
+                .unwrap_err()
+                .code(),
+            "bad_certificate_signature"
+        );
+        // The failure was not remembered (and the search stopped below the CA).
+        assert_eq!(verified_cache::len(), before);
+        validate(&leaf, inter, anchors, &opts()).unwrap();
+        assert_eq!(verified_cache::len(), before + 2);
+        validate(&leaf, inter, anchors, &opts()).unwrap();
+        assert_eq!(verified_cache::len(), before + 2);
+        assert_eq!(
+            validate(&tampered, inter, anchors, &opts())
+                .unwrap_err()
+                .code(),
+            "bad_certificate_signature"
+        );
+        let late = PathOptions {
+            at: datetime!(2031-01-01 00:00 UTC),
+            ..opts()
+        };
+        assert_eq!(
+            validate(&leaf, inter, anchors, &late).unwrap_err().code(),
+            "expired"
+        );
+        // The same leaf under another key of the same name is not a hit.
+        let other = Key::new(42);
+        let impostor = issue(None, &other, &params("Centre CA", &other, 2, Profile::Root)).unwrap();
+        assert!(validate(&leaf, &[], std::slice::from_ref(&impostor), &opts()).is_err());
+        assert!(check_signature(&leaf, &impostor).is_err());
+    }
+
+    #[test]
+    fn cache_is_bounded() {
+        clear_signature_cache();
+        for i in 0..verified_cache::CAPACITY + 10 {
+            verified_cache::insert(verified_cache::key(&i.to_be_bytes(), b"k"));
+        }
+        assert_eq!(verified_cache::len(), verified_cache::CAPACITY);
+        // The oldest went first.
+        assert!(!verified_cache::contains(&verified_cache::key(
+            &0usize.to_be_bytes(),
+            b"k"
+        )));
+        let newest = verified_cache::CAPACITY + 9;
+        assert!(verified_cache::contains(&verified_cache::key(
+            &newest.to_be_bytes(),
+            b"k"
+        )));
     }
 
     #[test]
