@@ -46,6 +46,9 @@ pub const REGISTER_SIGNER_NAME: &str = "Imzo Authorised Body Register";
 const GENERATED_KEY_ITERATIONS: u32 = 10_000;
 /// Role of authorised persons made here.
 pub const ROLE_OPERATOR: &str = "operator";
+/// Role of a centre's officer (decides applications, as operators do, and answers for
+/// the centre to the authorised body).
+pub const ROLE_OFFICER: &str = "officer";
 
 /// A centre's names in the three languages of the register.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -445,7 +448,22 @@ pub async fn issue_person(
     role: &str,
     public_key_der: &[u8],
 ) -> Result<Certificate, CaError> {
-    let organization = cert::info(&centre.certificate)?.subject_fields.common_name;
+    issue_person_under(tx, root_ca, &centre.centre_id, &centre.certificate, name, role, public_key_der).await
+}
+
+/// [`issue_person`] for a centre known by its id and CA certificate alone: the
+/// authorised body certifies a centre's persons without holding the centre's CA key
+/// (a centre registered by `imzo ca centre issue` keeps its key elsewhere).
+pub(crate) async fn issue_person_under(
+    tx: &mut Tx<'_>,
+    root_ca: &CentreCa,
+    centre_id: &str,
+    centre_certificate: &Certificate,
+    name: &str,
+    role: &str,
+    public_key_der: &[u8],
+) -> Result<Certificate, CaError> {
+    let organization = cert::info(centre_certificate)?.subject_fields.common_name;
     let subject = Subject {
         common_name: name.to_string(),
         organization: Some(organization),
@@ -454,7 +472,7 @@ pub async fn issue_person(
     };
     let issued = root_ca.issue_operator(tx, &subject, public_key_der).await?;
     let info = cert::info(&issued.certificate)?;
-    centres::insert_person(tx, &centre.centre_id, name, role, &issued.der, &info.sha256_hex).await?;
+    centres::insert_person(tx, centre_id, name, role, &issued.der, &info.sha256_hex).await?;
     audit::record(
         tx,
         AuditEntry {
@@ -462,7 +480,7 @@ pub async fn issue_person(
             actor: crate::root::ACTOR,
             action: "person.authorised",
             subject: &issued.serial_hex,
-            details: serde_json::json!({ "centre": centre.centre_id, "name": name, "role": role, "cert_sha256": info.sha256_hex }),
+            details: serde_json::json!({ "centre": centre_id, "name": name, "role": role, "cert_sha256": info.sha256_hex }),
         },
     )
     .await?;

@@ -7,7 +7,7 @@
 use crate::authority::{self, Names};
 use crate::files::{io, private_dir, random_hex, read_secret, write_private};
 use crate::{CaError, CentreCa, bootstrap, serial::new_serial};
-use imzo_keys::{SoftwareKey, keyfile};
+use imzo_keys::SoftwareKey;
 use imzo_pki::{
     Certificate, RawSigner,
     cert::{self, IssueParams, Profile, PublicationUrls},
@@ -44,6 +44,8 @@ pub struct Record {
     pub fingerprint: String,
     /// CA id (`root`, `rc11`).
     pub ca_id: String,
+    /// Where the key lives, for init-root: the key file, or the token URI (no PIN).
+    pub key_ref: Option<String>,
 }
 
 fn write_record(data: &Path, kind: &str, body: serde_json::Value) -> Result<PathBuf, CaError> {
@@ -65,7 +67,22 @@ pub(crate) fn root_only(files: &[&Path]) -> bool {
 /// `imzo ca init-root`: generates the root key in `data` (encrypted under a new random
 /// passphrase in `DATA/secrets/ca-passphrase`), self-signs the root, records it and the
 /// ceremony. Refuses a folder or database that has a root already.
-pub async fn init_root(store: &Store, data: &Path, settings: &bootstrap::Settings) -> Result<Record, CaError> {
+///
+/// With `token` (a `pkcs11:` URI) the root key lives on that token instead: the key the
+/// URI names if it is there already (made beforehand with `imzo hsm keygen`), else a
+/// P-256 key generated on the token now. `DATA/pki/root.key.pem` then holds only the
+/// URI (a token pointer, without the PIN), so every later start signs on the token.
+pub async fn init_root(
+    store: &Store,
+    data: &Path,
+    settings: &bootstrap::Settings,
+    token: Option<&str>,
+) -> Result<Record, CaError> {
+    if let Some(uri) = token
+        && !imzo_keys::pkcs11::is_pkcs11_uri(uri)
+    {
+        return Err(CaError::Setup(format!("--key-ref {uri:?}: give a pkcs11: URI (RFC 7512) naming the root key's token")));
+    }
     let passphrase_file = data.join("secrets").join("ca-passphrase");
     let key_file = data.join("pki").join("root.key.pem");
     let cert_file = data.join("pki").join("root.pem");
@@ -85,7 +102,11 @@ pub async fn init_root(store: &Store, data: &Path, settings: &bootstrap::Setting
         write_private(&passphrase_file, p.as_bytes())?;
         p
     };
-    let key = SoftwareKey::generate_with(settings.algorithm)?;
+    // The key (or, for a token, its pointer) is written before the certificate: a crash
+    // in between leaves a key file, which a second init-root refuses by name rather
+    // than silently making another root.
+    let key = imzo_keys::stored::create(&key_file, settings.algorithm, passphrase.as_bytes(), token)?;
+    let key_ref = key.reference(&key_file);
     let now = OffsetDateTime::now_utc();
     let root = cert::issue(
         None,
@@ -106,7 +127,6 @@ pub async fn init_root(store: &Store, data: &Path, settings: &bootstrap::Setting
             policy_oid: None,
         },
     )?;
-    keyfile::save(&key_file, &key, passphrase.as_bytes())?;
     write_private(&cert_file, cert::to_pem(&root)?.as_bytes())?;
     let print = fingerprint(&root)?;
     let info = cert::info(&root)?;
@@ -127,7 +147,7 @@ pub async fn init_root(store: &Store, data: &Path, settings: &bootstrap::Setting
     let details = serde_json::json!({
         "ceremony": "init-root", "subject": info.subject, "serial": info.serial_hex, "sha256": print,
         "algorithm": settings.algorithm.to_string(), "not_before": to_ms(info.not_before), "not_after": to_ms(info.not_after),
-        "key_ref": key_file.display().to_string(),
+        "key_ref": key_ref, "key_file": key_file.display().to_string(), "on_token": token.is_some(),
     });
     audit::record(
         &mut tx,
@@ -136,7 +156,13 @@ pub async fn init_root(store: &Store, data: &Path, settings: &bootstrap::Setting
     .await?;
     let record_file = write_record(data, "init-root", details)?;
     tx.commit().await.map_err(imzo_store::StoreError::from)?;
-    Ok(Record { record_file, certificate_file: cert_file, fingerprint: print, ca_id: bootstrap::ROOT_ID.to_string() })
+    Ok(Record {
+        record_file,
+        certificate_file: cert_file,
+        fingerprint: print,
+        ca_id: bootstrap::ROOT_ID.to_string(),
+        key_ref: Some(key_ref),
+    })
 }
 
 /// The root of `data`, loaded to issue.
@@ -324,7 +350,7 @@ pub async fn centre_issue(
         }),
     )?;
     tx.commit().await.map_err(imzo_store::StoreError::from)?;
-    Ok(Record { record_file, certificate_file, fingerprint: print, ca_id: id })
+    Ok(Record { record_file, certificate_file, fingerprint: print, ca_id: id, key_ref: None })
 }
 
 /// `imzo ca centre revoke ID --reason R`: the centre's registration and its CA
@@ -351,7 +377,13 @@ pub async fn centre_revoke(store: &Store, data: &Path, id: &str, reason: Revocat
     .await?;
     let record_file = write_record(data, &format!("centre-revoke-{id}"), details)?;
     tx.commit().await.map_err(imzo_store::StoreError::from)?;
-    Ok(Record { record_file, certificate_file: PathBuf::new(), fingerprint: fingerprint(&certificate)?, ca_id: id.to_string() })
+    Ok(Record {
+        record_file,
+        certificate_file: PathBuf::new(),
+        fingerprint: fingerprint(&certificate)?,
+        ca_id: id.to_string(),
+        key_ref: None,
+    })
 }
 
 /// The register signer of `data` (issued by the root and recorded if missing or near its
@@ -364,4 +396,201 @@ pub async fn register_signer(
     let root_ca = load_root(data, settings)?;
     let passphrase = read_secret(&data.join("secrets").join("ca-passphrase"))?;
     authority::ensure_register_signer(store, data, &root_ca, passphrase.as_bytes(), settings).await
+}
+
+/// How an authorised person's key comes to be.
+#[derive(Debug, Clone, Copy)]
+pub enum PersonKey<'a> {
+    /// The person made their key and brings this PKCS#10 request (PEM or DER): the
+    /// authorised body never sees the private key.
+    Request(&'a [u8]),
+    /// The authorised body makes the key (of the deployment's algorithm) and hands it over
+    /// as a .pfx with a random password, both written in this folder, as `imzo up` does
+    /// for operator1…10.
+    Generate {
+        /// The folder (made private if missing).
+        out: &'a Path,
+    },
+}
+
+/// What `imzo ca person issue` made.
+#[derive(Debug, Clone)]
+pub struct PersonRecord {
+    /// The ceremony record file.
+    pub record_file: PathBuf,
+    /// The person's certificate, PEM (`DATA/pki/persons/SERIAL.pem`).
+    pub certificate_file: PathBuf,
+    /// Its serial, lower-case hex (what `imzo ca person revoke` takes).
+    pub serial: String,
+    /// Its SHA-256 fingerprint as OpenSSL prints it.
+    pub fingerprint: String,
+    /// The centre the person acts for.
+    pub centre_id: String,
+    /// The .pfx and its password file, when the key was generated here.
+    pub pfx: Option<(PathBuf, PathBuf)>,
+}
+
+/// A person's name as a certificate's common name: 1 to 64 printable characters.
+fn person_name(name: &str) -> Result<String, CaError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(CaError::Setup("--name: give the person's name, 1 to 64 printable characters".to_string()));
+    }
+    Ok(name.to_string())
+}
+
+/// `imzo ca person issue`: the root certifies a further authorised person (`role`
+/// operator or officer) of the active registered centre `centre_id`, who may then log in
+/// to the console and sign decisions for it. The certificate, the register entry and the
+/// audit entry commit in one transaction; a ceremony record is left.
+pub async fn person_issue(
+    store: &Store,
+    data: &Path,
+    centre_id: &str,
+    name: &str,
+    role: &str,
+    key: PersonKey<'_>,
+    settings: &bootstrap::Settings,
+) -> Result<PersonRecord, CaError> {
+    let name = person_name(name)?;
+    if role != authority::ROLE_OPERATOR && role != authority::ROLE_OFFICER {
+        return Err(CaError::Setup(format!("--role {role:?}: give operator or officer")));
+    }
+    let centre = centres::get(store.pool(), centre_id)
+        .await?
+        .ok_or_else(|| CaError::Setup(format!("--centre: no centre {centre_id} in the register")))?;
+    // A revoked centre has nobody acting for it; its persons' certificates stay as they were.
+    if centre.status != "active" {
+        return Err(CaError::Setup(format!("--centre: centre {centre_id} is {}, not active", centre.status)));
+    }
+    let ca_row = cas::ca(store.pool(), &centre.ca_id)
+        .await?
+        .ok_or_else(|| CaError::Setup(format!("centre {centre_id} has no CA record")))?;
+    let centre_certificate = imzo_pki::pem::read_certificates(&ca_row.cert_der)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| CaError::Setup(format!("centre {centre_id}'s CA record holds no certificate")))?;
+
+    let (public_key_der, generated) = match key {
+        PersonKey::Request(request) => {
+            let csr = imzo_pki::csr::parse_and_verify(request)
+                .map_err(|e| CaError::Setup(format!("--csr is not a valid PKCS#10 request: {e}")))?;
+            (csr.public_key_der, None)
+        }
+        PersonKey::Generate { out } => {
+            private_dir(out)?;
+            let base = slug(&name);
+            let pfx = out.join(format!("{base}.pfx"));
+            let password_file = out.join(format!("{base}.password"));
+            for f in [&pfx, &password_file] {
+                if f.exists() {
+                    return Err(CaError::Setup(format!("{} exists already; choose another folder with --out", f.display())));
+                }
+            }
+            let key = SoftwareKey::generate_with(settings.algorithm)?;
+            (key.public_key_der().to_vec(), Some((key, pfx, password_file)))
+        }
+    };
+    // One key, one certificate: a key certified already (another person's, a centre's)
+    // would make the register unable to tell who signed.
+    let spki = certificates::spki_sha256(&public_key_der);
+    if !certificates::by_spki_sha256(store.pool(), &spki).await?.is_empty() {
+        return Err(CaError::Setup("--csr: this key is certified already; a person needs a key of their own".to_string()));
+    }
+    let root_ca = load_root(data, settings)?;
+    let mut tx = store.begin().await?;
+    let certificate =
+        authority::issue_person_under(&mut tx, &root_ca, centre_id, &centre_certificate, &name, role, &public_key_der).await?;
+    let info = cert::info(&certificate)?;
+    let print = fingerprint(&certificate)?;
+    let persons_dir = data.join("pki").join("persons");
+    private_dir(&persons_dir)?;
+    let certificate_file = persons_dir.join(format!("{}.pem", info.serial_hex));
+    write_private(&certificate_file, cert::to_pem(&certificate)?.as_bytes())?;
+    let pfx = match generated {
+        Some((key, pfx, password_file)) => {
+            let password = random_hex(16)?;
+            let mut line = zeroize::Zeroizing::new(password.as_bytes().to_vec());
+            line.push(b'\n');
+            write_private(&password_file, &line)?;
+            imzo_keys::pfxfile::save(&pfx, &key, &[certificate.clone(), root_ca.certificate.clone()], &password)?;
+            Some((pfx, password_file))
+        }
+        None => None,
+    };
+    let record_file = write_record(
+        data,
+        &format!("person-issue-{}", info.serial_hex),
+        serde_json::json!({
+            "ceremony": "person-issue", "centre": centre_id, "name": name, "role": role, "subject": info.subject,
+            "serial": info.serial_hex, "sha256": print, "not_after": to_ms(info.not_after),
+            "key": if pfx.is_some() { "generated" } else { "request" },
+        }),
+    )?;
+    // Files before the commit: a failed commit leaves files of a certificate nobody
+    // recorded (harmless, never trusted by the console), never a recorded person whose
+    // key was lost.
+    tx.commit().await.map_err(imzo_store::StoreError::from)?;
+    Ok(PersonRecord {
+        record_file,
+        certificate_file,
+        serial: info.serial_hex,
+        fingerprint: print,
+        centre_id: centre_id.to_string(),
+        pfx,
+    })
+}
+
+/// What `imzo ca person revoke` did.
+#[derive(Debug, Clone)]
+pub struct PersonRevoked {
+    /// The ceremony record file.
+    pub record_file: PathBuf,
+    /// The centre the person acted for.
+    pub centre_id: String,
+    /// The person's name.
+    pub name: String,
+    /// The certificate's serial, lower-case hex.
+    pub serial: String,
+}
+
+/// `imzo ca person revoke SERIAL --reason R`: the authorised person's certificate is
+/// revoked in one audited transaction. The console refuses them at once, the register
+/// shows them revoked, and the root's CRL and OCSP say so.
+pub async fn person_revoke(
+    store: &Store,
+    data: &Path,
+    serial: &str,
+    reason: RevocationReason,
+) -> Result<PersonRevoked, CaError> {
+    let serial = serial.trim().trim_start_matches("0x").to_ascii_lowercase();
+    if serial.is_empty() || !serial.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(CaError::Setup(format!("SERIAL {serial:?}: give the certificate's serial in hex")));
+    }
+    let mut tx = store.begin().await?;
+    let row = certificates::by_serial(&mut *tx, &serial)
+        .await?
+        .filter(|r| r.ca_id == bootstrap::ROOT_ID)
+        .ok_or_else(|| CaError::Setup(format!("SERIAL: the root issued no certificate {serial}")))?;
+    let sha256 = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&row.cert_der))
+    };
+    let person = cas::lookup_operator_by_cert_sha256(&mut *tx, &sha256)
+        .await?
+        .ok_or_else(|| CaError::Setup(format!("SERIAL: certificate {serial} is not an authorised person's")))?;
+    let now = now_ms();
+    let before = status::revoke(&mut tx, &serial, reason.code(), now).await?;
+    let details = serde_json::json!({
+        "ceremony": "person-revoke", "centre": person.centre_id, "name": person.name, "serial": serial,
+        "reason": reason.name(), "previous_status": before.status,
+    });
+    audit::record(
+        &mut tx,
+        AuditEntry { centre_id: None, actor: crate::root::ACTOR, action: "person.revoked", subject: &serial, details: details.clone() },
+    )
+    .await?;
+    let record_file = write_record(data, &format!("person-revoke-{serial}"), details)?;
+    tx.commit().await.map_err(imzo_store::StoreError::from)?;
+    Ok(PersonRevoked { record_file, centre_id: person.centre_id, name: person.name, serial })
 }

@@ -3,7 +3,10 @@
 //! where the key will live, `centre issue` has the root sign it (the centre is then
 //! registered), `centre revoke` ends a registration, `centre list` shows the register's
 //! centres, `register export` writes the register signed by the root (CMS that
-//! `openssl cms -verify -CAfile DATA/pki/root.pem` accepts).
+//! `openssl cms -verify -CAfile DATA/pki/root.pem` accepts). `person issue` certifies a
+//! further authorised person (operator or officer) of a centre, `person revoke` ends
+//! one, `person list` shows them. `init-root --key-ref pkcs11:…` keeps the root key on a
+//! PKCS#11 token (an HSM), the data folder holding only its URI.
 //!
 //! Each works on the deployment's data folder and database directly: holding them is
 //! what makes one the authorised body in the embedded default.
@@ -20,13 +23,75 @@ use std::process::ExitCode;
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
     /// Generate the root key and self-signed certificate (once per deployment).
-    InitRoot(Deployment),
+    InitRoot(InitRootArgs),
     /// Registration centres: new, issue, revoke, list.
     #[command(subcommand)]
     Centre(CentreCommand),
     /// The public register.
     #[command(subcommand)]
     Register(RegisterCommand),
+    /// Authorised persons of the centres (operators, officers): issue, revoke, list.
+    #[command(subcommand)]
+    Person(PersonCommand),
+}
+
+/// Subcommands of `imzo ca person`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum PersonCommand {
+    /// The root certifies a further authorised person of a centre (recorded in the register).
+    Issue(PersonIssueArgs),
+    /// Revoke an authorised person's certificate (SERIAL, hex).
+    Revoke(PersonRevokeArgs),
+    /// The authorised persons with their status.
+    List(ListArgs),
+}
+
+/// Arguments of `imzo ca init-root`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct InitRootArgs {
+    #[command(flatten)]
+    deployment: Deployment,
+    /// Keep the root key on a PKCS#11 token: `pkcs11:token=…;object=…?module-path=…&
+    /// pin-source=file:…` (RFC 7512). The key the URI names is used if it exists (made
+    /// with `imzo hsm keygen`), else generated on the token. Default: an encrypted key file.
+    #[arg(long, value_name = "URI")]
+    key_ref: Option<String>,
+}
+
+/// Arguments of `imzo ca person issue`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PersonIssueArgs {
+    /// The centre the person acts for (`rc3`; see `imzo ca centre list`).
+    #[arg(long)]
+    centre: String,
+    /// The person's name (their certificate's common name), 1 to 64 characters.
+    #[arg(long)]
+    name: String,
+    /// operator or officer.
+    #[arg(long, value_parser = ["operator", "officer"])]
+    role: String,
+    /// The person's PKCS#10 request (PEM or DER), made where their key lives. Without it
+    /// a key is generated and handed over as a .pfx in --out.
+    #[arg(long, value_name = "FILE")]
+    csr: Option<PathBuf>,
+    /// Folder for the generated .pfx and its password file (default: DATA/operators).
+    #[arg(long, conflicts_with = "csr")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    deployment: Deployment,
+}
+
+/// Arguments of `imzo ca person revoke`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PersonRevokeArgs {
+    /// The certificate's serial in hex (printed by `person issue`, shown by `person list`).
+    serial: String,
+    /// RFC 5280 reason: keyCompromise, affiliationChanged, superseded,
+    /// cessationOfOperation, privilegeWithdrawn, unspecified.
+    #[arg(long)]
+    reason: String,
+    #[command(flatten)]
+    deployment: Deployment,
 }
 
 /// Subcommands of `imzo ca centre`.
@@ -140,12 +205,15 @@ pub(crate) fn run(command: Command) -> Result<ExitCode> {
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
     match command {
-        Command::InitRoot(d) => runtime.block_on(init_root(d)),
+        Command::InitRoot(a) => runtime.block_on(init_root(a)),
         Command::Centre(CentreCommand::New(a)) => centre_new(a),
         Command::Centre(CentreCommand::Issue(a)) => runtime.block_on(centre_issue(a)),
         Command::Centre(CentreCommand::Revoke(a)) => runtime.block_on(centre_revoke(a)),
         Command::Centre(CentreCommand::List(a)) => runtime.block_on(centre_list(a)),
         Command::Register(RegisterCommand::Export(a)) => runtime.block_on(register_export(a)),
+        Command::Person(PersonCommand::Issue(a)) => runtime.block_on(person_issue(a)),
+        Command::Person(PersonCommand::Revoke(a)) => runtime.block_on(person_revoke(a)),
+        Command::Person(PersonCommand::List(a)) => runtime.block_on(person_list(a)),
     }
 }
 
@@ -179,14 +247,22 @@ async fn connect(settings: &Settings) -> Result<Store> {
     Store::connect(&settings.database_url).await.context("cannot open the database")
 }
 
-async fn init_root(d: Deployment) -> Result<ExitCode> {
-    let (data, settings, ca) = open_settings(&d, true)?;
+async fn init_root(a: InitRootArgs) -> Result<ExitCode> {
+    if let Some(uri) = &a.key_ref
+        && !imzo_keys::pkcs11::is_pkcs11_uri(uri)
+    {
+        bail!("--key-ref: give a pkcs11: URI (RFC 7512) naming the root key on its token");
+    }
+    let (data, settings, ca) = open_settings(&a.deployment, true)?;
     let store = connect(&settings).await?;
-    let made = ceremony::init_root(&store, &data, &ca).await;
+    let made = ceremony::init_root(&store, &data, &ca, a.key_ref.as_deref()).await;
     store.close().await;
     let record = made.map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("Root made: {}", record.certificate_file.display());
     println!("  SHA-256 fingerprint: {}", record.fingerprint);
+    if a.key_ref.is_some() {
+        println!("  Root key on the token: {}", record.key_ref.as_deref().unwrap_or("-"));
+    }
     println!("  Ceremony record:     {}", record.record_file.display());
     println!("  Read the fingerprint aloud and write it in the ceremony's minutes.");
     println!("  `imzo up --data {}` then adds the registration centres.", data.display());
@@ -311,5 +387,68 @@ async fn register_export(a: ExportArgs) -> Result<ExitCode> {
     std::fs::write(&a.file, &cms).with_context(|| format!("cannot write {}", a.file.display()))?;
     println!("Register written: {} ({} bytes, CMS signed by the authorised body)", a.file.display(), cms.len());
     println!("  Check: openssl cms -verify -inform DER -in {} -CAfile {}", a.file.display(), data.join("pki/root.pem").display());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn person_issue(a: PersonIssueArgs) -> Result<ExitCode> {
+    let (data, settings, ca) = open_settings(&a.deployment, false)?;
+    let request = match &a.csr {
+        Some(path) => Some(std::fs::read(path).with_context(|| format!("--csr {}: cannot read", path.display()))?),
+        None => None,
+    };
+    let out = a.out.clone().unwrap_or_else(|| data.join("operators"));
+    let key = match &request {
+        Some(bytes) => ceremony::PersonKey::Request(bytes),
+        None => ceremony::PersonKey::Generate { out: &out },
+    };
+    let store = connect(&settings).await?;
+    let issued = ceremony::person_issue(&store, &data, a.centre.trim(), &a.name, &a.role, key, &ca).await;
+    store.close().await;
+    let record = issued.map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("Authorised person of {} certified: {} ({}).", record.centre_id, a.name.trim(), a.role);
+    println!("  Certificate:         {}", record.certificate_file.display());
+    println!("  Serial:              {}", record.serial);
+    println!("  SHA-256 fingerprint: {}", record.fingerprint);
+    println!("  Ceremony record:     {}", record.record_file.display());
+    if let Some((pfx, password)) = &record.pfx {
+        println!("  Key and certificate: {} (password in {})", pfx.display(), password.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn person_revoke(a: PersonRevokeArgs) -> Result<ExitCode> {
+    let reason = RevocationReason::parse(&a.reason).map_err(|e| anyhow::anyhow!("--reason: {e}"))?;
+    // A hold would leave the person half-authorised; the register wants a clear answer.
+    if reason == RevocationReason::CertificateHold {
+        bail!("--reason certificateHold: an authorised person's certificate is revoked for good, not suspended");
+    }
+    let (data, settings, _) = open_settings(&a.deployment, false)?;
+    let store = connect(&settings).await?;
+    let done = ceremony::person_revoke(&store, &data, &a.serial, reason).await;
+    store.close().await;
+    let record = done.map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("Authorised person {} of {} revoked ({}).", record.name, record.centre_id, reason.name());
+    println!("  Serial:          {}", record.serial);
+    println!("  Ceremony record: {}", record.record_file.display());
+    println!("  The console refuses them now; the register, the root's CRL and OCSP say so.");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn person_list(a: ListArgs) -> Result<ExitCode> {
+    let (_, settings, _) = open_settings(&a.deployment, false)?;
+    let store = connect(&settings).await?;
+    let built = registry::build(&store, "").await;
+    store.close().await;
+    let register = built.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if a.json {
+        let json = serde_json::to_string_pretty(&register.authorised_persons).context("cannot write the persons")?;
+        println!("{json}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{:<6} {:<8} {:<8} {:<34} name", "centre", "role", "status", "serial");
+    for p in &register.authorised_persons {
+        println!("{:<6} {:<8} {:<8} {:<34} {}", p.centre, p.role, p.status, p.certificate.serial, p.name);
+    }
+    println!("{} authorised persons.", register.authorised_persons.len());
     Ok(ExitCode::SUCCESS)
 }
