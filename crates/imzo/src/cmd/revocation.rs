@@ -1,6 +1,9 @@
 //! Revocation checking for `imzo verify` and `imzo x509 verify`: OCSP at the
 //! certificate's AIA URL first (with a nonce), then its CRL distribution points, or the
-//! CRL files the user gave; the answer says which source spoke.
+//! CRL files the user gave; the answer says which source spoke. Every certificate of a
+//! validated chain but the trust anchor is checked: the leaf (with [`check_crl_files`] /
+//! [`check_online`]) and each CA certificate under the root ([`CaChecker`]), so a centre
+//! CA the root revoked takes its holders down with it.
 
 use imzo_pki::Certificate;
 use imzo_pki::crl::{self, RevocationReason};
@@ -240,4 +243,129 @@ pub(crate) fn find_issuer(leaf: &Certificate, candidates: &[Certificate], at: Of
         }
         None
     })
+}
+
+/// The status of one CA certificate of a validated chain (neither the leaf nor the trust
+/// anchor), as learnt from its issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CaStatus {
+    /// The CA certificate's subject.
+    pub(crate) subject: String,
+    /// Its serial (hex).
+    pub(crate) serial: String,
+    /// What its issuer says about it.
+    pub(crate) revocation: Revocation,
+}
+
+impl CaStatus {
+    /// The `chain_revocation` entry of the JSON output.
+    pub(crate) fn json(&self) -> Value {
+        let mut value = self.revocation.json();
+        if let Value::Object(map) = &mut value {
+            map.insert("subject".into(), json!(self.subject));
+            map.insert("serial".into(), json!(self.serial));
+        }
+        value
+    }
+
+    /// One line for people.
+    pub(crate) fn describe(&self) -> String {
+        format!("CA {} (serial {}): {}", self.subject, self.serial, self.revocation.describe())
+    }
+
+    /// The problem this status makes, if any: (`ca_revoked` | `revocation_unavailable`,
+    /// message naming the CA certificate and when it was revoked).
+    pub(crate) fn problem(&self) -> Option<(&'static str, String)> {
+        let r = &self.revocation;
+        if r.is_negative() {
+            let what = if r.status == "on_hold" { "put on hold" } else { "revoked" };
+            let mut text = format!("the CA certificate {} (serial {}) was {what}", self.subject, self.serial);
+            if let Some(at) = r.revoked_at {
+                text.push_str(&format!(" on {}", super::verify::tashkent(at)));
+            }
+            if let Some(reason) = r.reason {
+                text.push_str(&format!(", reason {reason}"));
+            }
+            if let Some(source) = r.source {
+                text.push_str(&format!(" (from {source})"));
+            }
+            Some(("ca_revoked", text))
+        } else if r.is_indeterminate() {
+            Some((
+                "revocation_unavailable",
+                format!("the status of the CA certificate {} (serial {}) could not be learnt: {}", self.subject, self.serial, r.describe()),
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// Checks the CA certificates of validated chains, remembering each answer so that a
+/// CA shared by several signers is asked once per run.
+pub(crate) struct CaChecker<'a> {
+    /// CRL files given with --crl: they decide for a CA whose issuer they come from.
+    crls: &'a [Vec<u8>],
+    /// (CA certificate DER, issuer DER, judged time) → answer.
+    seen: std::collections::HashMap<(Vec<u8>, Vec<u8>, i128), Revocation>,
+}
+
+impl<'a> CaChecker<'a> {
+    /// A checker using `crls` where they cover a CA, else the CA certificate's own OCSP
+    /// and CRL addresses.
+    pub(crate) fn new(crls: &'a [Vec<u8>]) -> CaChecker<'a> {
+        CaChecker { crls, seen: std::collections::HashMap::new() }
+    }
+
+    /// The status at `at` of every certificate of `chain` (leaf first, trust anchor last)
+    /// but the leaf (checked by the caller, with its own rules) and the anchor (trusted
+    /// as such), each against the next one, its issuer.
+    pub(crate) fn check(&mut self, chain: &[Certificate], at: OffsetDateTime) -> Vec<CaStatus> {
+        let mut out = Vec::new();
+        for pair in chain.windows(2).skip(1) {
+            let [ca, issuer] = pair else { continue };
+            let (subject, serial) = match imzo_pki::cert::info(ca) {
+                Ok(info) => (info.subject, info.serial_hex),
+                Err(e) => {
+                    let revocation = Revocation::unavailable(format!("cannot read the CA certificate: {e}"));
+                    out.push(CaStatus { subject: "(unreadable)".into(), serial: String::new(), revocation });
+                    continue;
+                }
+            };
+            // Without an encoding to key the memo by, just ask (never share an answer).
+            let key = match (imzo_pki::cert::to_der(ca), imzo_pki::cert::to_der(issuer)) {
+                (Ok(ca_der), Ok(issuer_der)) => Some((ca_der, issuer_der, at.unix_timestamp_nanos())),
+                _ => None,
+            };
+            let revocation = match key.as_ref().and_then(|k| self.seen.get(k)) {
+                Some(known) => known.clone(),
+                None => {
+                    let fresh = self.ask(ca, issuer, at);
+                    if let Some(key) = key {
+                        self.seen.insert(key, fresh.clone());
+                    }
+                    fresh
+                }
+            };
+            out.push(CaStatus { subject, serial, revocation });
+        }
+        out
+    }
+
+    fn ask(&self, ca: &Certificate, issuer: &Certificate, at: OffsetDateTime) -> Revocation {
+        // The CRLs given decide only where they cover: a user giving the centre's CRL
+        // alone has said nothing about the centre CA, whose status the root publishes.
+        if crls_cover(issuer, self.crls) {
+            check_crl_files(ca, issuer, self.crls, at).unwrap_or_else(|e| Revocation::unavailable(format!("{e:#}")))
+        } else {
+            check_online(ca, issuer, at)
+        }
+    }
+}
+
+/// Whether one of `crls` names `issuer` as its issuer (whether it verifies is for
+/// [`check_crl_files`] to say).
+fn crls_cover(issuer: &Certificate, crls: &[Vec<u8>]) -> bool {
+    let Ok(name) = imzo_pki::cert::info(issuer).map(|i| i.subject) else { return false };
+    crls.iter().any(|bytes| crl::parse(bytes).is_ok_and(|parsed| parsed.issuer == name))
 }

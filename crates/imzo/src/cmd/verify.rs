@@ -1,6 +1,6 @@
 //! `imzo verify`: checks a CMS signature and tells who signed, when, and whether it holds.
 
-use super::revocation::Revocation;
+use super::revocation::{CaChecker, CaStatus, Revocation};
 use anyhow::Context;
 use imzo_pki::cms::{self, SignerReport, VerifyOptions, VerifyProblem};
 use serde_json::{Value, json};
@@ -30,8 +30,10 @@ pub(crate) struct Args {
     /// the signer's own claim and is never used for this.
     #[arg(long, value_name = "RFC3339")]
     pub(crate) at: Option<String>,
-    /// Certificate revocation lists (DER or PEM) to check the signers against, instead of
-    /// asking the OCSP and CRL addresses their certificates name.
+    /// Certificate revocation lists (DER or PEM) to check the chain against, instead of
+    /// asking the OCSP and CRL addresses the certificates name: the signer's certificate
+    /// is judged by them alone; a CA certificate of the chain by them when one is from
+    /// its issuer, else online.
     #[arg(long, value_name = "FILE")]
     pub(crate) crl: Vec<PathBuf>,
     /// Do not check revocation at all (e.g. offline). Without it, a status that cannot
@@ -93,6 +95,7 @@ fn problem_json(p: &VerifyProblem) -> Value {
 fn signer_json(
     signer: &SignerReport,
     revocation: &Revocation,
+    chain_revocation: &[CaStatus],
     timestamp: Option<&imzo_pki::tsp::TokenReport>,
     judged: Judged,
 ) -> anyhow::Result<Value> {
@@ -117,6 +120,9 @@ fn signer_json(
         "signature_valid": signer.signature_valid,
         "chain_valid": signer.chain_valid,
         "revocation": revocation.json(),
+        // The CA certificates between the signer's and the trust anchor, each as its
+        // issuer says (empty when not checked).
+        "chain_revocation": chain_revocation.iter().map(CaStatus::json).collect::<Vec<_>>(),
         "errors": signer.errors.iter().map(problem_json).collect::<Vec<_>>(),
     }))
 }
@@ -136,16 +142,22 @@ fn overall_verdict(valid: bool, definite: bool, problems: &[&VerifyProblem]) -> 
     }
 }
 
+/// Each signer's status: its own certificate's, and its chain's CA certificates'.
+struct Statuses<'a> {
+    leaf: &'a [Revocation],
+    chains: &'a [Vec<CaStatus>],
+}
+
 fn print_human(
     signers: &[SignerReport],
-    revocations: &[Revocation],
+    statuses: Statuses<'_>,
     timestamps: &[Option<imzo_pki::tsp::TokenReport>],
     judged: &[Judged],
     trust_source: &str,
     verdict: &str,
 ) -> anyhow::Result<()> {
     println!("Trusted roots from {trust_source}");
-    for (i, (signer, revocation)) in signers.iter().zip(revocations).enumerate() {
+    for (i, (signer, revocation)) in signers.iter().zip(statuses.leaf).enumerate() {
         let when = judged.get(i).copied().unwrap_or(Judged { at: OffsetDateTime::now_utc(), by: "now" });
         let info = signer
             .certificate
@@ -188,13 +200,22 @@ fn print_human(
         if revocation.status != "not_checked" || revocation.detail.is_some() {
             println!("  {}", revocation.describe());
         }
-        if signer.errors.is_empty() && !revocation.is_negative() && !revocation.is_indeterminate() {
+        let cas = statuses.chains.get(i).map(Vec::as_slice).unwrap_or_default();
+        for ca in cas {
+            println!("  {}", ca.describe());
+        }
+        let ca_problems: Vec<(&str, String)> = cas.iter().filter_map(CaStatus::problem).collect();
+        if signer.errors.is_empty() && !revocation.is_negative() && !revocation.is_indeterminate() && ca_problems.is_empty() {
             println!("  Verdict: valid");
         } else {
             for p in &signer.errors {
                 println!("  Problem: {} ({})", p.message, p.code);
             }
+            for (code, message) in &ca_problems {
+                println!("  Problem: {message} ({code})");
+            }
             let judged = revocation.is_negative()
+                || ca_problems.iter().any(|(code, _)| !UNJUDGEABLE.contains(code))
                 || signer.errors.iter().any(|p| !UNJUDGEABLE.contains(&p.code.as_str()));
             println!("  Verdict: {}", if judged { "NOT valid" } else { "cannot judge" });
         }
@@ -259,8 +280,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     // The issuer may be a trusted root or travel inside the signature.
+    let carried = imzo_pki::cms_tools::certificates(&signature).unwrap_or_default();
     let mut candidates = anchors.certificates.clone();
-    candidates.extend(imzo_pki::cms_tools::certificates(&signature).unwrap_or_default());
+    candidates.extend(carried.iter().cloned());
     let status = StatusCheck { candidates: &candidates, crls: &crls, skip: args.no_revocation_check };
     let revocations: Vec<Revocation> = report
         .signers
@@ -268,7 +290,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .zip(&judged)
         .map(|(signer, when)| signer_revocation(signer, &status, when.at))
         .collect();
-    let revoked_problems: Vec<VerifyProblem> = revocations
+    // The CA certificates of each signer's chain, at the same moment as the signer's:
+    // a centre CA revoked by the root takes every signature under it down with it.
+    let mut ca_checker = CaChecker::new(&crls);
+    let chain_revocations: Vec<Vec<CaStatus>> = report
+        .signers
+        .iter()
+        .zip(&judged)
+        .map(|(signer, when)| {
+            chain_revocation(signer, &carried, &anchors.certificates, &mut ca_checker, args.no_revocation_check, when.at)
+        })
+        .collect();
+    let mut revoked_problems: Vec<VerifyProblem> = revocations
         .iter()
         .filter_map(|r| {
             if r.is_negative() {
@@ -280,6 +313,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         })
         .collect();
+    revoked_problems.extend(
+        chain_revocations
+            .iter()
+            .flatten()
+            .filter_map(CaStatus::problem)
+            .map(|(code, message)| VerifyProblem { code: code.into(), message }),
+    );
     let valid = report.all_valid() && revoked_problems.is_empty();
     let mut problems: Vec<&VerifyProblem> = report
         .signers
@@ -305,7 +345,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             .zip(&judged)
             .enumerate()
             .map(|(i, ((signer, revocation), when))| {
-                signer_json(signer, revocation, timestamps.get(i).and_then(Option::as_ref), *when)
+                let chain = chain_revocations.get(i).map(Vec::as_slice).unwrap_or_default();
+                signer_json(signer, revocation, chain, timestamps.get(i).and_then(Option::as_ref), *when)
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         println!(
@@ -319,7 +360,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     } else {
         let verdict = overall_verdict(valid, definite, &problems);
-        print_human(&report.signers, &revocations, &timestamps, &judged, &anchors.source, verdict)?;
+        print_human(
+            &report.signers,
+            Statuses { leaf: &revocations, chains: &chain_revocations },
+            &timestamps,
+            &judged,
+            &anchors.source,
+            verdict,
+        )?;
     }
     if valid {
         return Ok(ExitCode::SUCCESS);
@@ -360,5 +408,40 @@ fn signer_revocation(signer: &SignerReport, check: &StatusCheck<'_>, at: OffsetD
             "the issuer's certificate was not found (not trusted here, not in the signature, no caIssuers URL answered)"
                 .into(),
         ),
+    }
+}
+
+/// How deep a signer's chain may be; as `cms::verify` allows, so the same path is found.
+const MAX_PATH_DEPTH: usize = 8;
+
+/// The status at `at` of the CA certificates of a signer's chain (between its certificate
+/// and the trust anchor), checked only when the signature and chain hold. The chain is
+/// built again from what `cms::verify` used: the certificates the signature carries and
+/// the trusted roots.
+fn chain_revocation(
+    signer: &SignerReport,
+    carried: &[imzo_pki::Certificate],
+    anchors: &[imzo_pki::Certificate],
+    checker: &mut CaChecker<'_>,
+    skip: bool,
+    at: OffsetDateTime,
+) -> Vec<CaStatus> {
+    let Some(cert) = signer.certificate.as_ref().filter(|_| signer.errors.is_empty()) else {
+        return Vec::new();
+    };
+    if skip {
+        return Vec::new();
+    }
+    let intermediates: Vec<imzo_pki::Certificate> = carried.iter().filter(|c| *c != cert).cloned().collect();
+    let options = imzo_pki::path::PathOptions { at, max_depth: MAX_PATH_DEPTH };
+    match imzo_pki::path::validate(cert, &intermediates, anchors, &options) {
+        Ok(chain) => checker.check(&chain, at),
+        // cms::verify found this chain valid a moment ago; if it cannot be found again
+        // the CAs' status is unknown, and unknown is never "valid".
+        Err(e) => vec![CaStatus {
+            subject: imzo_pki::cert::info(cert).map(|i| i.issuer).unwrap_or_default(),
+            serial: String::new(),
+            revocation: Revocation::unavailable(format!("the chain could not be built again to check its CAs: {e}")),
+        }],
     }
 }

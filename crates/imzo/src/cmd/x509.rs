@@ -1,6 +1,7 @@
 //! `imzo x509 verify`: checks a certificate's path to trusted roots.
 
 use anyhow::{Context, bail};
+use super::revocation::{CaChecker, CaStatus};
 use imzo_pki::path::{self, PathError, PathOptions};
 use serde_json::json;
 use std::path::PathBuf;
@@ -26,7 +27,8 @@ pub(crate) struct VerifyArgs {
     /// Trusted root certificates.
     #[arg(long, value_name = "CERT", required = true)]
     pub(crate) trust: Vec<PathBuf>,
-    /// Certificate revocation lists to check against.
+    /// Certificate revocation lists to check against: the leaf is judged by them alone; a
+    /// CA certificate of the path by them when one is from its issuer, else online.
     #[arg(long, value_name = "FILE")]
     pub(crate) crl: Vec<PathBuf>,
     /// Check at this time (RFC 3339) instead of now.
@@ -85,30 +87,51 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         (Ok(chain), true) => Some(super::revocation::check_online(&leaf, &chain[1], at)),
         (Err(_), _) => None,
     };
+    // Every CA certificate of the path but the trust anchor, against its issuer: a
+    // centre CA the root revoked takes its holders' certificates down with it.
+    let cas: Vec<CaStatus> = match &result {
+        Ok(chain) if !args.no_revocation_check => CaChecker::new(&crls).check(chain, at),
+        _ => Vec::new(),
+    };
     let revocation_json = revocation.as_ref().map_or_else(
         || json!({ "status": "not_checked", "source": serde_json::Value::Null }),
         super::revocation::Revocation::json,
     );
-    if let (Ok(_), Some(r)) = (&result, &revocation)
-        && r.is_indeterminate()
-    {
-        if args.json {
-            let error = json!({ "code": "revocation_unavailable", "message": r.describe() });
-            println!(
-                "{}",
-                json!({ "valid": false, "errors": [error], "subject": leaf_info.subject,
-                    "checked_at": super::verify::rfc3339(at), "chain": [], "revocation": revocation_json })
-            );
-        } else {
-            println!("Certificate {}: cannot judge: {}", leaf_info.subject, r.describe());
-            println!("  Retry when the CA's OCSP or CRL service answers, give --crl FILE, or accept the risk with --no-revocation-check.");
+    let chain_revocation_json: Vec<_> = cas.iter().map(CaStatus::json).collect();
+    let ca_problems: Vec<(&str, String)> = cas.iter().filter_map(CaStatus::problem).collect();
+    let ca_revoked = ca_problems.iter().find(|(code, _)| *code == "ca_revoked");
+    // A revocation found anywhere is a definite "no", even when another status could
+    // not be learnt; only then does an unknown status make it "cannot judge".
+    let leaf_negative = revocation.as_ref().is_some_and(super::revocation::Revocation::is_negative);
+    if result.is_ok() && !leaf_negative && ca_revoked.is_none() {
+        let mut unknown: Vec<(&str, String)> = Vec::new();
+        if let Some(r) = revocation.as_ref().filter(|r| r.is_indeterminate()) {
+            unknown.push(("revocation_unavailable", r.describe()));
         }
-        return Ok(ExitCode::from(2));
+        unknown.extend(ca_problems.iter().cloned());
+        if !unknown.is_empty() {
+            if args.json {
+                let errors: Vec<_> = unknown.iter().map(|(code, message)| json!({ "code": code, "message": message })).collect();
+                println!(
+                    "{}",
+                    json!({ "valid": false, "errors": errors, "subject": leaf_info.subject,
+                        "checked_at": super::verify::rfc3339(at), "chain": [], "revocation": revocation_json,
+                        "chain_revocation": chain_revocation_json })
+                );
+            } else {
+                for (_, message) in &unknown {
+                    println!("Certificate {}: cannot judge: {message}", leaf_info.subject);
+                }
+                println!("  Retry when the CA's OCSP or CRL service answers, give --crl FILE, or accept the risk with --no-revocation-check.");
+            }
+            return Ok(ExitCode::from(2));
+        }
     }
-    let result = match (result, &revocation) {
-        (Ok(_), Some(r)) if r.is_negative() => Err(Negative::Revoked(r.describe())),
-        (Ok(chain), _) => Ok(chain),
-        (Err(e), _) => Err(Negative::Path(e)),
+    let result = match (result, &revocation, ca_revoked) {
+        (Ok(_), Some(r), _) if r.is_negative() => Err(Negative::Revoked(r.describe())),
+        (Ok(_), _, Some((_, message))) => Err(Negative::CaRevoked(message.clone())),
+        (Ok(chain), _, None) => Ok(chain),
+        (Err(e), _, _) => Err(Negative::Path(e)),
     };
     match &result {
         Ok(chain) => {
@@ -130,6 +153,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                         "checked_at": super::verify::rfc3339(at),
                         "chain": chain,
                         "revocation": revocation_json,
+                        "chain_revocation": chain_revocation_json,
                     })
                 );
             } else {
@@ -143,6 +167,9 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 }
                 if let Some(r) = &revocation {
                     println!("  {}", r.describe());
+                }
+                for ca in &cas {
+                    println!("  {}", ca.describe());
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -158,6 +185,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                         "checked_at": super::verify::rfc3339(at),
                         "chain": [],
                         "revocation": revocation_json,
+                        "chain_revocation": chain_revocation_json,
                     })
                 );
             } else {
@@ -179,6 +207,9 @@ enum Negative {
     Path(PathError),
     /// The path holds but the certificate is revoked or on hold (description).
     Revoked(String),
+    /// The path holds but a CA certificate of it is revoked or on hold (description
+    /// naming it).
+    CaRevoked(String),
 }
 
 impl Negative {
@@ -186,6 +217,7 @@ impl Negative {
         match self {
             Negative::Path(e) => e.code(),
             Negative::Revoked(_) => "revoked",
+            Negative::CaRevoked(_) => "ca_revoked",
         }
     }
 }
@@ -194,7 +226,7 @@ impl std::fmt::Display for Negative {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Negative::Path(e) => e.fmt(f),
-            Negative::Revoked(text) => f.write_str(text),
+            Negative::Revoked(text) | Negative::CaRevoked(text) => f.write_str(text),
         }
     }
 }
