@@ -417,6 +417,20 @@ pub async fn check(store: &Store, input: CheckInput) -> Result<CheckAnswer, Chec
                         }],
                     },
                 };
+                let mut verdict = verdict;
+                if !s.signature_valid {
+                    // Say why the signature itself failed (wrong content, tampering), not
+                    // only that it did.
+                    for e in &s.errors {
+                        verdict.problems.push(Problem { code: e.code.clone(), message: e.message.clone() });
+                    }
+                    if verdict.problems.is_empty() {
+                        verdict.problems.push(Problem {
+                            code: "bad_signature".to_string(),
+                            message: "the signature does not match the signed content".to_string(),
+                        });
+                    }
+                }
                 signers.push(SignerVerdict { signature_valid: s.signature_valid, signing_time: s.signing_time, verdict });
             }
             let registered =

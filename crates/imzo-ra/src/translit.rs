@@ -48,7 +48,11 @@ pub fn uz_latin_to_cyrillic(text: &str) -> String {
                 _ => 'Й',
             }));
         } else if !number_suffix
-            && (acronym || technical(before) || (technical(after) && after != Some(':') && after != Some('.')))
+            && (acronym
+                || technical(before)
+                || (technical(after) && after != Some(':') && after != Some('.'))
+                || (after == Some('.') && chars.get(i + 1).is_some_and(|c| c.is_ascii_alphanumeric()))
+                || KEEP_LATIN.iter().any(|k| k.eq_ignore_ascii_case(&word)))
         {
             out.push_str(&word);
         } else {
@@ -57,6 +61,11 @@ pub fn uz_latin_to_cyrillic(text: &str) -> String {
     }
     out
 }
+
+/// Names of programs, protocols and terms a reader types or searches as written: an
+/// Uzbek Cyrillic text keeps them Latin ("Руст" or "ҳттпс" would mislead).
+const KEEP_LATIN: [&str; 11] =
+    ["Rust", "rustup", "PowerShell", "pinentry", "https", "http", "detached", "Linux", "Windows", "macOS", "brew"];
 
 /// Russian loanwords whose Cyrillic spelling the letter rules would get wrong (a е after
 /// a vowel is not э in them): Latin stem, Cyrillic stem.
@@ -199,6 +208,9 @@ mod tests {
         );
         assert_eq!(t("Elektron hujjat egasi"), "Электрон ҳужжат эгаси");
         assert_eq!(t("Davlat reestri, Reestrda"), "Давлат реестри, Реестрда");
+        assert_eq!(t("Rust dasturlash tilini rustup.rs saytidan"), "Rust дастурлаш тилини rustup.rs сайтидан");
+        assert_eq!(t("Imzo alohida (detached), X.509 sertifikat, https orqali"), "Имзо алоҳида (detached), X.509 сертификат, https орқали");
+        assert_eq!(t("Tayyor. Keyingisi"), "Тайёр. Кейингиси");
         assert_eq!(
             t("SHAXS"),
             "SHAXS",

@@ -35,7 +35,8 @@ macro_rules! on_both {
 on_both!(
     payments_are_audited_in_the_applicants_centre_and_its_queue_is_not_hidden,
     a_holder_of_centre_three_renews_in_centre_three,
-    an_operator_whose_certificate_is_held_or_revoked_is_refused
+    an_operator_whose_certificate_is_held_or_revoked_is_refused,
+    a_revoked_centre_neither_approves_nor_issues
 );
 
 struct Ten {
@@ -237,4 +238,31 @@ async fn an_operator_whose_certificate_is_held_or_revoked_is_refused(db: Db) {
     assert_eq!(state_of(&t.store, &number).await, "paid");
     // Another centre's operator is not affected.
     assert!(queue_as(&t, &operator(&t, 5)).await.unwrap().is_empty());
+}
+
+async fn a_revoked_centre_neither_approves_nor_issues(db: Db) {
+    let Some(t) = ten(db).await else { return };
+    let (approved, holder) = paid(&t, Some(4), "+998 91 700 00 41", "approved", "c405e3bab097f420a62ced01").await;
+    let (waiting, _) = paid(&t, Some(4), "+998 91 700 00 42", "waiting", "c405e3bab097f420a62ced02").await;
+    approve_as(&t, &operator(&t, 4), &approved).await.unwrap();
+
+    imzo_ca::ceremony::centre_revoke(&t.store, &t.data, "rc4", imzo_pki::crl::RevocationReason::CessationOfOperation)
+        .await
+        .unwrap();
+
+    // The pending approval and the pending issuance are both refused, naming why.
+    let e = approve_as(&t, &operator(&t, 4), &waiting).await.unwrap_err();
+    assert_eq!(e.code, "centre_revoked", "{e:?}");
+    assert!(e.message.ru.contains("отозвана"), "{e:?}");
+    let ch = t.ra.new_challenge(&approved).await.unwrap();
+    let e = t.ra.confirm(&approved, &ch.id, &holder.prove(&ch.challenge_base64)).await.unwrap_err();
+    assert_eq!(e.code, "centre_revoked", "{e:?}");
+    assert_eq!(state_of(&t.store, &approved).await, "approved");
+    let issued: i64 = sqlx::query("SELECT COUNT(*) FROM certificates WHERE ca_id = 'rc4'")
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(issued, 0, "rc4 issued nothing after its registration ended");
 }

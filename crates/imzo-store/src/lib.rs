@@ -151,8 +151,15 @@ fn restrict_sqlite_file(url: &str) -> Result<(), StoreError> {
 }
 
 /// Hides the password in a database URL before it is shown or logged.
+///
+/// ```
+/// use imzo_store::redact_url;
+/// assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+/// assert_eq!(redact_url("postgres://h/db?user=u&password=pw&sslmode=require"), "postgres://h/db?user=u&password=***&sslmode=require");
+/// assert_eq!(redact_url("sqlite:///var/lib/imzo/imzo.db"), "sqlite:///var/lib/imzo/imzo.db");
+/// ```
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let with_user = match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
             match userinfo.find(':') {
@@ -161,5 +168,15 @@ pub fn redact_url(url: &str) -> String {
             }
         }
         _ => url.to_string(),
-    }
+    };
+    // libpq also takes the password as a query parameter (`?password=…`).
+    let Some((base, query)) = with_user.split_once('?') else { return with_user };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if name.to_ascii_lowercase().contains("password") => format!("{name}=***"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", params.join("&"))
 }

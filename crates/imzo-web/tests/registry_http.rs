@@ -163,6 +163,15 @@ async fn the_check_answers_for_persons_centres_signatures_and_strangers(db: Db) 
     let (status, answer) = s.check("application/json", serde_json::to_vec(&body).unwrap()).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["registered"], true, "{answer}");
+    // With other content: not registered, and the answer says why.
+    let body = json!({
+        "cms": base64::engine::general_purpose::STANDARD.encode(&detached),
+        "content_base64": base64::engine::general_purpose::STANDARD.encode(b"Qaror: rad etildi"),
+    });
+    let (status, answer) = s.check("application/json", serde_json::to_vec(&body).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!((answer["registered"].as_bool(), answer["signers"][0]["signature_valid"].as_bool()), (Some(false), Some(false)));
+    assert!(!answer["signers"][0]["problems"].as_array().unwrap().is_empty(), "{answer}");
 
     // A stranger's self-signed certificate with a centre's name: not registered.
     let stranger = cert::to_pem(&self_signed()).unwrap();
@@ -228,6 +237,11 @@ async fn the_page_speaks_the_asked_language(db: Db) {
         assert_eq!(headers.get("content-language").unwrap(), lang);
         assert_eq!(headers.get("vary").unwrap(), "Accept-Language, Cookie");
         assert!(html.contains("href=\"/registry?lang=ru\""), "the language switcher: {html}");
+        if lang == "ru" {
+            assert!(html.contains("действует") && !html.contains(">active<"), "statuses in the page's language: {html}");
+        }
+        let (rc2, rc10) = (html.find("<td>rc2</td>").unwrap(), html.find("<td>rc10</td>").unwrap());
+        assert!(rc2 < rc10, "persons in centre number order");
         // Ten centres and ten authorised persons, each with download links.
         assert_eq!(html.matches("/ca/rc").count(), 20, "{asked}");
         assert_eq!(html.matches("Imzo Operator ").count(), 10, "{asked}");

@@ -341,7 +341,15 @@ impl RawSettings {
             None => format!("http://{listen}"),
         };
         let database_url = Zeroizing::new(match self.get("database", "url") {
-            Some(u) => u.to_string(),
+            Some(u) => {
+                // Named here rather than when the pool first fails: the value is a secret
+                // (never echoed), and the two databases the store speaks are known.
+                let parsed = url::Url::parse(u).map_err(|_| anyhow!("database.url: not a URL (expected sqlite://FILE or postgres://…)"))?;
+                if !matches!(parsed.scheme(), "sqlite" | "postgres" | "postgresql") {
+                    bail!("database.url: scheme {:?} is not supported (sqlite or postgres)", parsed.scheme());
+                }
+                u.to_string()
+            }
             None => format!("sqlite://{}", data_dir.join("imzo.db").display()),
         });
         let bcv_table = match self.get("fees", "bcv") {

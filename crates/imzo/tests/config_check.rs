@@ -76,11 +76,15 @@ fn an_invalid_value_exits_2_naming_the_key() {
         ("IMZO_SERVER_LISTEN", "localhost", "server.listen"),
         ("IMZO_LOOKUP_PER_MINUTE", "0", "lookup.per_minute"),
         ("IMZO_FEES_BCV", "2999-01-01=1", "fees.bcv"),
+        ("IMZO_DATABASE_URL", "TOPSECRET", "database.url"),
+        ("IMZO_DATABASE_URL", "mysql://u:TOPSECRET@h/db", "database.url"),
+        ("IMZO_PAYME_KEE", "TOPSECRET", "IMZO_PAYME_KEE"),
     ] {
         let out = check(&["--data", dir.path().to_str().unwrap()], &[(name, value)]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}={value}: {stderr}");
         assert!(stderr.contains(key), "{name}={value}: {stderr}");
+        assert!(!stderr.contains("TOPSECRET"), "a secret is never echoed: {stderr}");
     }
     let file = dir.path().join("imzo.toml");
     std::fs::write(&file, "[server]\nport = 8080\n").unwrap();

@@ -159,6 +159,32 @@ fn walk(database: Option<&str>) {
     assert!(good, "{out}");
     assert!(out.contains(&format!("{}: good", holder.display())), "{out}");
     assert!(out.contains("Response verify OK"), "{out}");
+    // A relying party (the E-IMZO server API) checks a signature of centre 3's holder as
+    // it checks centre 1's: the status comes from rc3's responder.
+    let doc = work.join("doc3.txt");
+    std::fs::write(&doc, b"Ariza: ishga qabul qilish").unwrap();
+    let signed = work.join("doc3.p7s");
+    ok(imzo()
+        .args(["sign", "--pfx"])
+        .arg(&pfx)
+        .arg("--password-file")
+        .arg(&password_file)
+        .arg(&doc)
+        .arg("-o")
+        .arg(&signed));
+    let relying = |what: &str| -> serde_json::Value {
+        use base64::Engine as _;
+        let body = base64::engine::general_purpose::STANDARD.encode(std::fs::read(&signed).unwrap());
+        let answer = http().post(format!("{}/backend/pkcs7/verify/attached", server.base)).body(body).send().unwrap();
+        let json: serde_json::Value = answer.json().unwrap();
+        println!("{what}: {json}");
+        json
+    };
+    let answer = relying("before");
+    assert_eq!(answer["status"], 1, "{answer}");
+    let signer = &answer["pkcs7Info"]["signers"][0];
+    assert_eq!(signer["certificate"][0]["subjectName"]["1.2.860.3.16.1.2"], "32808810170073", "{answer}");
+    assert_eq!(signer["revokedStatusInfo"]["status"], "good", "{answer}");
     // Asked as if centre 1 had issued it, the responder does not vouch for it.
     let (_, out) = openssl(&[
         "ocsp", "-issuer", rc1.to_str().unwrap(), "-cert", holder.to_str().unwrap(), "-url", &format!("{}/ocsp", server.base),
@@ -202,6 +228,9 @@ fn walk(database: Option<&str>) {
     assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
     let (good, out) = ask_rc3();
     assert!(good && out.contains(": revoked") && out.contains("keyCompromise"), "{out}");
+    let answer = relying("after the holder revoked it");
+    assert_ne!(answer["status"], 1, "{answer}");
+    assert_eq!(answer["pkcs7Info"]["signers"][0]["revokedStatusInfo"]["status"], "revoked", "{answer}");
     server.stop();
 }
 

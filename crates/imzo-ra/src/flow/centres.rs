@@ -44,3 +44,19 @@ pub(crate) async fn chosen(ra: &Registration, number: Option<i64>) -> Result<Reg
     }
     ra.at(&entry.id)
 }
+
+/// Refuses decisions and issuance at a centre whose registration the authorised body
+/// revoked: its CA must not put another certificate into the world, whatever was
+/// pending there when the registration ended.
+pub(crate) async fn ensure_active(tx: &mut imzo_store::Tx<'_>, centre_id: &str) -> Result<(), RaError> {
+    let entry = centres::get(&mut **tx, centre_id).await?;
+    match entry {
+        Some(c) if c.status != "active" => Err(RaError::conflict(
+            "centre_revoked",
+            &format!("{centre_id} markazining ro'yxatdan o'tkazilishi vakolatli organ tomonidan bekor qilingan: u endi sertifikat bermaydi. Arizani boshqa markazga bering."),
+            &format!("Регистрация центра {centre_id} отозвана уполномоченным органом: он больше не выдаёт сертификаты. Подайте заявление в другой центр."),
+            &format!("The registration of centre {centre_id} was revoked by the authorised body: it issues no more certificates. Apply at another centre."),
+        )),
+        _ => Ok(()),
+    }
+}

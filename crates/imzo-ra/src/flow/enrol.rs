@@ -54,8 +54,12 @@ pub(crate) async fn confirm(
         return Err(RaError::wrong_state(&app.state));
     }
     let to = from.next(Event::Confirm).ok_or_else(|| RaError::wrong_state(&app.state))?;
-    // The centre the applicant chose issues.
+    // The centre the applicant chose issues — while its registration stands.
     let ra = &ra.at(&app.centre_id)?;
+    if let Err(refusal) = super::centres::ensure_active(&mut tx, &app.centre_id).await {
+        tx.commit().await.map_err(imzo_store::StoreError::from)?;
+        return Err(refusal);
+    }
     let number = app.number.clone().unwrap_or_default();
     let number = number.as_str();
     let key = app.public_key_der.clone().ok_or_else(|| RaError::wrong_state(&app.state))?;

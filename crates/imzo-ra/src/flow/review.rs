@@ -68,6 +68,10 @@ pub(crate) async fn operator_decide(ra: &Registration, signed: &[u8]) -> Result<
     if app.centre_id != ra.ca.centre_id {
         return Err(RaError::no_application());
     }
+    if reason.is_none() {
+        // Approving commits the centre to issue; a rejection is still allowed (and owed).
+        super::centres::ensure_active(&mut tx, &app.centre_id).await?;
+    }
     let number = app.number.clone().unwrap_or_default();
     let from = State::Paid;
     let event = if reason.is_some() { Event::Reject } else { Event::Approve };

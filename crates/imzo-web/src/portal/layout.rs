@@ -104,9 +104,12 @@ pub(crate) fn module_box(lang: Language) -> String {
     // the citizen's system no toolchain is needed, elsewhere the module is built from source.
     let linux = if cfg!(target_os = "linux") {
         let download = format!(
-            "<li>{} <a class=\"button secondary\" href=\"/download/imzo\" download data-module-download>imzo ({})</a></li>",
+            "<li>{} <a class=\"button secondary\" href=\"/download/imzo\" download data-module-download>imzo ({})</a>{}</li>",
             te(lang, "module.download"),
             escape(&super::download::platform()),
+            super::download::sha256()
+                .map(|d| format!("<br><small>SHA-256: <code class=\"digest\">{d}</code></small>"))
+                .unwrap_or_default(),
         );
         let rest = os(
             "Linux",

@@ -209,6 +209,24 @@ fn words(language: Language) -> Words {
     }
 }
 
+/// A status or role value of the register in the page's language (Uzbek in Latin; the
+/// caller transliterates). Unknown values are shown as recorded.
+fn word(language: Language, value: &str) -> &str {
+    let (uz, ru, en) = match value {
+        "active" => ("amalda", "действует", "active"),
+        "revoked" => ("bekor qilingan", "отозван", "revoked"),
+        "on_hold" | "held" => ("to'xtatilgan", "приостановлен", "on hold"),
+        "operator" => ("operator", "оператор", "operator"),
+        "officer" => ("mas'ul xodim", "ответственный сотрудник", "officer"),
+        _ => return value,
+    };
+    match language {
+        Language::Ru => ru,
+        Language::En => en,
+        _ => uz,
+    }
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -269,7 +287,7 @@ pub(crate) async fn page(State(ctx): State<Shared>, uri: axum::http::Uri, header
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
             c.number.map(|n| n.to_string()).unwrap_or_default(),
             esc(&name),
-            esc(&c.status),
+            esc(&tr(word(language, &c.status))),
             esc(&valid),
             esc(&serial),
             esc(&print),
@@ -288,14 +306,17 @@ pub(crate) async fn page(State(ctx): State<Shared>, uri: axum::http::Uri, header
         tr(w.serial),
         tr(w.download)
     ));
-    for p in &register.authorised_persons {
+    // Centres in number order (rc2 before rc10), as in the table above.
+    let mut persons: Vec<_> = register.authorised_persons.iter().collect();
+    persons.sort_by_key(|p| (p.centre.trim_start_matches("rc").parse::<u32>().unwrap_or(u32::MAX), p.centre.clone(), p.name.clone()));
+    for p in persons {
         let e = &p.certificate;
         html.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} — {}</td><td><code>{}</code></td><td><a href=\"{}\">PEM</a> · <a href=\"{}\">DER</a></td></tr>",
             esc(&p.centre),
             esc(&p.name),
-            esc(&p.role),
-            esc(&p.status),
+            esc(&tr(word(language, &p.role))),
+            esc(&tr(word(language, &p.status))),
             date(e.not_before),
             date(e.not_after),
             esc(&e.serial),

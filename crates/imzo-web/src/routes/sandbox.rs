@@ -365,17 +365,17 @@ pub(crate) async fn page(State(ctx): State<Shared>, query: Result<Query<PayReque
     let amount_line = if shown.is_empty() {
         String::new()
     } else {
-        format!("<p class=\"amount\">{} so'm / UZS</p>", escape(&shown))
+        format!("<p class=\"amount\">{} so'm / сум / UZS</p>", escape(&shown))
     };
     Html(layout(
-        "To'lov (sinov) / Payment (sandbox)",
+        "To'lov (sinov) / Оплата (тест) / Payment (sandbox)",
         &format!(
             "{amount_line}\
 <form method=\"post\" action=\"/sandbox/pay\">\
-<label>Ariza raqami / Application number <input name=\"application\" value=\"{}\" required pattern=\"[0-9]{{12}}\"></label>\
-<label>Summa, tiyin / Amount, tiyin <input name=\"amount\" value=\"{}\" pattern=\"[0-9]*\"></label>\
-<button type=\"submit\">To'lash / Pay</button></form>\
-<p class=\"note\">Bu sinov sahifasi: haqiqiy pul yechilmaydi. / This is a sandbox: no real money moves.</p>",
+<label>Ariza raqami / Номер заявки / Application number <input name=\"application\" value=\"{}\" required pattern=\"[0-9]{{12}}\"></label>\
+<label>Summa, tiyin / Сумма, тийин / Amount, tiyin <input name=\"amount\" value=\"{}\" pattern=\"[0-9]*\"></label>\
+<button type=\"submit\">To'lash / Оплатить / Pay</button></form>\
+<p class=\"note\">Bu sinov sahifasi: haqiqiy pul yechilmaydi. / Это тестовая страница: настоящие деньги не списываются. / This is a sandbox: no real money moves.</p>",
             escape(&application),
             escape(amount.trim()),
         ),
@@ -405,7 +405,7 @@ fn outcome_page(outcome: Result<Outcome, ApiError>) -> (StatusCode, Html<String>
     match outcome {
         Ok(outcome) => {
             let headline = if outcome.paid {
-                "<p class=\"ok\">To'landi. / Paid.</p>".to_owned()
+                "<p class=\"ok\">To'landi. / Оплачено. / Paid.</p>".to_owned()
             } else {
                 let en = outcome
                     .steps
@@ -413,7 +413,13 @@ fn outcome_page(outcome: Result<Outcome, ApiError>) -> (StatusCode, Html<String>
                     .and_then(|s| s.reply["error"]["message"]["en"].as_str())
                     .unwrap_or("refused");
                 let uz = outcome.steps.last().and_then(|s| s.reply["error"]["message"]["uz"].as_str()).unwrap_or("rad etildi");
-                format!("<p class=\"fail\">To'lanmadi: {} / Not paid: {}</p>", escape(uz), escape(en))
+                let ru = outcome.steps.last().and_then(|s| s.reply["error"]["message"]["ru"].as_str()).unwrap_or("отказано");
+                format!(
+                    "<p class=\"fail\">To'lanmadi: {} / Не оплачено: {} / Not paid: {}</p>",
+                    escape(uz),
+                    escape(ru),
+                    escape(en)
+                )
             };
             let mut log = format!("{}\n", outcome.provider);
             for step in &outcome.steps {
@@ -421,15 +427,16 @@ fn outcome_page(outcome: Result<Outcome, ApiError>) -> (StatusCode, Html<String>
                 log.push_str(&format!("{}{repeat} → {}\n", step.method, step.reply));
             }
             let status = if outcome.paid { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-            (status, Html(layout("To'lov natijasi / Payment result", &format!("{headline}<pre>{}</pre>", escape(&log)))))
+            (status, Html(layout("To'lov natijasi / Результат оплаты / Payment result", &format!("{headline}<pre>{}</pre>", escape(&log)))))
         }
         Err(e) => {
             let body = format!(
-                "<p class=\"fail\">{} / {}</p><p><a href=\"/sandbox/pay\">Orqaga / Back</a></p>",
+                "<p class=\"fail\">{} / {} / {}</p><p><a href=\"/sandbox/pay\">Orqaga / Назад / Back</a></p>",
                 escape(&e.message.uz),
+                escape(&e.message.ru),
                 escape(&e.message.en)
             );
-            (e.status, Html(layout("To'lov natijasi / Payment result", &body)))
+            (e.status, Html(layout("To'lov natijasi / Результат оплаты / Payment result", &body)))
         }
     }
 }
@@ -448,8 +455,9 @@ pub(crate) async fn page_for(State(ctx): State<Shared>, Path(number): Path<Strin
         Ok(details) => details,
         Err(e) => {
             let e = ApiError::from(e);
-            let body = format!("<p class=\"fail\">{} / {}</p>", escape(&e.message.uz), escape(&e.message.en));
-            return (e.status, Html(layout("To'lov (sinov) / Payment (sandbox)", &body)));
+            let body =
+                format!("<p class=\"fail\">{} / {} / {}</p>", escape(&e.message.uz), escape(&e.message.ru), escape(&e.message.en));
+            return (e.status, Html(layout("To'lov (sinov) / Оплата (тест) / Payment (sandbox)", &body)));
         }
     };
     let choices = [("payme", "Payme", true), ("click", "Click", ctx.click.is_some()), ("paynet", "Paynet", ctx.paynet.is_some())];
@@ -464,16 +472,17 @@ pub(crate) async fn page_for(State(ctx): State<Shared>, Path(number): Path<Strin
         ));
     }
     let body = format!(
-        "<p>Ariza / Application <b>{}</b> — {}</p><p class=\"amount\">{} so'm / UZS</p>\
-<form method=\"post\" action=\"/sandbox/pay/{}\">{radios}<button type=\"submit\">To'lash / Pay</button></form>\
+        "<p>Ariza / Заявка / Application <b>{}</b> — {}</p><p class=\"amount\">{} so'm / сум / UZS</p>\
+<form method=\"post\" action=\"/sandbox/pay/{}\">{radios}<button type=\"submit\">To'lash / Оплатить / Pay</button></form>\
 <p class=\"note\">Bu sinov sahifasi: to'lov tizimi o'rnida bizning o'z manzillarimizni chaqiradi, haqiqiy pul yechilmaydi. / \
+Это тестовая страница: она играет роль платёжной системы на наших адресах, настоящие деньги не списываются. / \
 This is a sandbox: it plays the provider against our own endpoints; no real money moves.</p>",
         escape(&number),
         escape(&details.view.state),
         escape(&fee_sum_display(details.view.fee_tiyin)),
         url_component(&number),
     );
-    (StatusCode::OK, Html(layout("To'lov (sinov) / Payment (sandbox)", &body)))
+    (StatusCode::OK, Html(layout("To'lov (sinov) / Оплата (тест) / Payment (sandbox)", &body)))
 }
 
 /// `POST /sandbox/pay/{number}` (form `provider`): pays the fee through that provider.

@@ -166,7 +166,7 @@ async fn sandbox_page_escapes_what_it_echoes() {
     assert!(!html.contains("<script>"));
     assert!(html.contains("&lt;script&gt;"));
     assert!(html.contains("18 900.00"));
-    assert!(html.contains("To'lash / Pay"));
+    assert!(html.contains("To'lash / Оплатить / Pay"));
 }
 
 #[tokio::test]

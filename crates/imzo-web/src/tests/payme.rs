@@ -179,7 +179,7 @@ async fn submit_then_pay_in_the_sandbox_through_the_real_protocol() {
     let response = h.send(request).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = String::from_utf8(body_bytes(response).await).unwrap();
-    assert!(html.contains("To'lanmadi") && html.contains("Not paid") && html.contains("-31051"), "{html}");
+    assert!(html.contains("To'lanmadi") && html.contains("Not paid") && html.contains("Не оплачено") && html.contains("-31051"), "{html}");
 
     // The key holder sees the application with a proof of possession OpenSSL made:
     // detached CMS over the challenge, signer by subject key identifier, no certificate.

@@ -73,5 +73,10 @@ async fn the_module_downloads_as_the_running_program() {
     // Debug test binaries outgrow the harness's 64 MiB reading limit.
     let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
     let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+    if cfg!(target_os = "linux") {
+        use sha2::Digest as _;
+        let digest = hex::encode(sha2::Sha256::digest(&exe));
+        assert!(home.contains(&digest), "the page shows the download's SHA-256");
+    }
     assert!(body == exe, "the bytes of the running executable ({} vs {} bytes)", body.len(), exe.len());
 }

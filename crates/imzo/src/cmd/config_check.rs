@@ -85,6 +85,15 @@ fn check(args: Args) -> Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    let unknown = unknown_environment(std::env::vars().map(|(name, _)| name));
+    if !unknown.is_empty() {
+        // `imzo up` ignores them, so a typo would silently leave the default in force.
+        eprintln!(
+            "imzo config check: unknown environment variable(s) {}: not a setting (IMZO_<SECTION>_<KEY>[_FILE]; the README's Settings table lists them)",
+            unknown.join(", ")
+        );
+        return Ok(ExitCode::from(2));
+    }
     let in_file = match &config {
         Some(path) => keys_in_file(path)?,
         None => BTreeSet::new(),
@@ -243,4 +252,23 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Variables the programs read that are not settings of the server.
+const OTHER_VARIABLES: [&str; 6] = ["IMZO_DATA", "IMZO_LOG_FORMAT", "IMZO_TRUST", "IMZO_SERVER", "IMZO_SOFTHSM_DIR", "IMZO_FUZZ_CASES"];
+
+/// `IMZO_*` names that are neither a setting (`IMZO_<SECTION>_<KEY>`, or `…_FILE`), nor
+/// read by another command (the module's `IMZO_AGENT_*`, the tests' `IMZO_TEST_*` and
+/// `IMZO_REQUIRE_*`, [`OTHER_VARIABLES`]).
+fn unknown_environment(names: impl Iterator<Item = String>) -> Vec<String> {
+    let settings: BTreeSet<String> =
+        KEYS.iter().map(|(section, key)| format!("IMZO_{}_{}", section.to_uppercase(), key.to_uppercase())).collect();
+    let mut unknown: Vec<String> = names
+        .filter(|n| n.starts_with("IMZO_"))
+        .filter(|n| !settings.contains(n.as_str()) && !n.strip_suffix("_FILE").is_some_and(|base| settings.contains(base)))
+        .filter(|n| !["IMZO_AGENT_", "IMZO_TEST_", "IMZO_REQUIRE_"].iter().any(|p| n.starts_with(p)))
+        .filter(|n| !OTHER_VARIABLES.contains(&n.as_str()))
+        .collect();
+    unknown.sort_unstable();
+    unknown
 }

@@ -217,6 +217,10 @@ async fn apply(a: Apply) -> Result<ExitCode> {
     imzo_agent::dskeys::identifier_kind(&key_id)?;
     let passport = enroll_input::read_document("--passport-scan", &required(&a.passport_scan, "--passport-scan")?)?;
     let selfie = enroll_input::read_document("--selfie", &required(&a.selfie, "--selfie")?)?;
+    if passport.1 == selfie.1 {
+        // The server refuses this too, but only after the SMS code is spent.
+        bail!("--selfie: it is the same file as --passport-scan; give a photo of yourself holding the passport");
+    }
     let keys_root = match &a.keys {
         Some(dir) => dir.clone(),
         None => std::env::var_os("HOME").map(PathBuf::from).ok_or_else(|| anyhow!("HOME is not set; give --keys DIR"))?,

@@ -102,20 +102,40 @@ fn chain_of(leaf: &Certificate, pool: &[Certificate]) -> Vec<Certificate> {
 }
 
 /// The status of `cert` from this deployment's OCSP responder: (status, DER response).
+/// The issuing CA is whichever of the ten centres' CAs named it — a holder of centre 7
+/// is as checkable as one of centre 1. A centre whose registration the authorised body
+/// revoked makes every certificate under it revoked from that moment.
 async fn revocation(ctx: &Shared, cert: &Certificate) -> (Option<CertStatus>, Option<Vec<u8>>) {
-    let ca = ctx.registration.ca();
-    if cert.tbs_certificate().issuer() != ca.certificate.tbs_certificate().subject() {
+    let issuer = cert.tbs_certificate().issuer();
+    let Some(ca) = ctx.registration.centre_cas().into_iter().find(|ca| ca.certificate.tbs_certificate().subject() == issuer) else {
         return (None, None);
-    }
+    };
     let Ok(info) = imzo_pki::cert::info(cert) else { return (None, None) };
     let Ok(request) = ocsp::build_request(&ca.certificate, &info.serial_hex, CertIdHash::Sha1, None) else {
         return (None, None);
     };
     let answer = ctx.status.responder.respond(ctx.registration.store(), &request).await;
-    match ocsp::check_response(&answer.der, &ca.certificate, &info.serial_hex) {
-        Ok(checked) => (Some(checked.status), Some(answer.der)),
+    let checked = match ocsp::check_response(&answer.der, &ca.certificate, &info.serial_hex) {
+        Ok(checked) => checked.status,
         Err(e) => {
             tracing::warn!(error = %e, "our own OCSP answer does not check");
+            return (None, Some(answer.der));
+        }
+    };
+    match imzo_store::centres::get(ctx.registration.store().pool(), &ca.centre_id).await {
+        Ok(Some(centre)) if centre.status == "revoked" => {
+            let at = centre.revoked_at_ms.and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
+            let own_earlier = matches!(&checked, CertStatus::Revoked { at: own, .. } if at.is_none_or(|c| *own <= c));
+            if own_earlier {
+                (Some(checked), Some(answer.der))
+            } else {
+                let reason = centre.revocation_reason.as_deref().and_then(|r| imzo_pki::crl::RevocationReason::parse(r).ok());
+                (Some(CertStatus::Revoked { at: at.unwrap_or(OffsetDateTime::UNIX_EPOCH), reason }), Some(answer.der))
+            }
+        }
+        Ok(_) => (Some(checked), Some(answer.der)),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the centre's registration status");
             (None, Some(answer.der))
         }
     }
