@@ -1,12 +1,17 @@
-//! The applicant portal end to end in headless Chromium at 375 px: the real `imzo up`
-//! and `imzo agent` (a scripted pinentry types the key password), steps 1–3 in the
-//! browser (a server error shown next to its field, the SMS code from the outbox, the key
-//! made by the module, documents checked and previewed, the sandbox payment), the
-//! operator's approval through the CLI, then step 4 (lookup by number and captcha,
-//! confirmation signed through the module, certificate installed and downloaded). A
-//! screenshot of every step is kept under the target directory; the test prints where.
-//! The certificate the browser downloaded and the one installed in the `.pfx` are checked
-//! with OpenSSL against the deployment's root.
+//! The whole main job end to end in ONE headless Chromium run at 375 px: the real
+//! `imzo up` and `imzo agent` (a scripted pinentry types the password in the `pin` file).
+//! First the home page in Russian with the module unreachable (a closed port): the box
+//! with install instructions and the `/download/imzo` link. Then steps 1–3 (a server
+//! error shown next to its field, the SMS code from the outbox, the key made by the module
+//! on the applicant's drive, documents checked and previewed), /find's status in print
+//! mode before payment (number, amount, pay links), the sandbox payment; centre 3's
+//! operator signs in to /console with the operator's .pfx (in a second DSKEYS folder the
+//! module scans; the pin file switched to the operator's password) and approves; then
+//! step 4 (lookup by number and captcha, confirmation signed through the module with the
+//! key password again, certificate installed and downloaded). A screenshot of every step
+//! is kept under the target directory; the test prints where. The certificate the browser
+//! downloaded and the one installed in the `.pfx` are checked with OpenSSL against the
+//! deployment's root, and the audit log has the approval under the operator.
 //!
 //! Needs /usr/bin/chromium and `npm ci` in tests/browser (scripts/ensure-browser.sh);
 //! without them the test says so and passes, unless IMZO_REQUIRE_BROWSER is set.
@@ -14,7 +19,7 @@
 
 mod common;
 
-use common::{Server, free_port, ok, openssl, write_pdf, write_png};
+use common::{Server, free_port, openssl, write_pdf, write_png};
 use hmac::{KeyInit, Mac};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -59,8 +64,8 @@ fn shots_dir() -> PathBuf {
     dir
 }
 
-fn node(args: &[&str]) -> serde_json::Value {
-    let out = Command::new("node").current_dir(browser_dir()).arg("portal.mjs").args(args).output().unwrap();
+fn node(config: &serde_json::Value) -> serde_json::Value {
+    let out = Command::new("node").current_dir(browser_dir()).arg("portal.mjs").arg(config.to_string()).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().last().unwrap_or_default();
     serde_json::from_str(line)
@@ -83,10 +88,26 @@ fn plant_captcha(data: &Path, answer: &str) -> String {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let store = imzo_store::Store::connect(&url).await.unwrap();
-        let expires = imzo_store::time_ms::now_ms() + 300_000;
+        // Long enough for the whole walk before it is used.
+        let expires = imzo_store::time_ms::now_ms() + 1_800_000;
         imzo_store::challenges::insert_captcha(store.pool(), &id, &hash, expires).await.unwrap();
     });
     id
+}
+
+/// The audit log as `imzo audit` would read it: (actor, action, subject, details).
+fn audit_rows(data: &Path) -> Vec<(String, String, String, String)> {
+    let url = format!("sqlite://{}/imzo.db", data.display());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let store = imzo_store::Store::connect(&url).await.unwrap();
+        imzo_store::audit::entries(store.pool())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.actor, e.action, e.subject, e.details))
+            .collect()
+    })
 }
 
 #[test]
@@ -114,7 +135,18 @@ fn applicant_walks_the_four_steps_in_chromium() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&pinentry, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    std::fs::write(dir.join("pin"), KEY_PASSWORD).unwrap();
+    // The pin file holds the key password; the walk switches it to the operator's for
+    // the console and back.
+    let key_pin = dir.join("key.password");
+    std::fs::write(&key_pin, KEY_PASSWORD).unwrap();
+    std::fs::copy(&key_pin, dir.join("pin")).unwrap();
+    // Centre 3's operator key (the portal applies at centre 3), as `imzo up` made it, in a
+    // second folder the module scans.
+    let operator = dir.join("OPERATOR");
+    std::fs::create_dir_all(operator.join("DSKEYS")).unwrap();
+    std::fs::copy(data.join("operators/operator3.pfx"), operator.join("DSKEYS/operator3.pfx")).unwrap();
+    let operator_pin = data.join("operators/operator3.password");
+    assert_ne!(std::fs::read_to_string(&operator_pin).unwrap().trim(), KEY_PASSWORD);
     let (agent_port, tls_port) = (free_port(), free_port());
     let _agent = Agent(
         Command::new(env!("CARGO_BIN_EXE_imzo"))
@@ -122,6 +154,8 @@ fn applicant_walks_the_four_steps_in_chromium() {
             .args(["--allow-origin", &base])
             .arg("--keys")
             .arg(&flash)
+            .arg("--keys")
+            .arg(&operator)
             .arg("--pinentry")
             .arg(&pinentry)
             .arg("--sites-file")
@@ -139,6 +173,8 @@ fn applicant_walks_the_four_steps_in_chromium() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let ws = format!("ws://127.0.0.1:{agent_port}/service/cryptapi");
+    // Nothing listens here: the page finds no module.
+    let closed_ws = format!("ws://127.0.0.1:{}/service/cryptapi", free_port());
 
     let fixtures = dir.join("fixtures");
     std::fs::create_dir_all(&fixtures).unwrap();
@@ -149,9 +185,42 @@ fn applicant_walks_the_four_steps_in_chromium() {
     let shots_s = shots.display().to_string();
     println!("portal screenshots: {shots_s}");
 
-    // Steps 1–3 and the sandbox payment, in English, then Uzbek (Cyrillic) after the switch.
-    let r = node(&["apply", &base, &ws, &shots_s, &fixtures.display().to_string()]);
+    // The two lookups on /find (print, then confirm) each use a captcha planted here.
+    let print_captcha = plant_captcha(&data, "48213");
+    let confirm_captcha = plant_captcha(&data, "48213");
+    let r = node(&serde_json::json!({
+        "base": base,
+        "agent": ws,
+        "closed_agent": closed_ws,
+        "shots": shots_s,
+        "fixtures": fixtures.display().to_string(),
+        "key_drive": flash.display().to_string(),
+        "pin_file": dir.join("pin").display().to_string(),
+        "key_pin_file": key_pin.display().to_string(),
+        "operator_pin_file": operator_pin.display().to_string(),
+        "operator_key": "operator3",
+        "print_captcha": print_captcha,
+        "confirm_captcha": confirm_captcha,
+        "captcha_answer": "48213",
+    }));
     assert_eq!(r["ok"], true, "{r}\nserver log:\n{}", server.log_text());
+    assert_eq!(r["page_errors"], serde_json::json!([]), "{r}");
+
+    // The module missing: the box in Russian, the instructions for each system, the download.
+    let m = &r["module_missing"];
+    assert_eq!(m["lang"], "ru", "{r}");
+    assert_eq!(m["title"], "Модуль Imzo не запущен", "{r}");
+    assert_eq!(m["systems"], serde_json::json!(["Windows", "Linux", "macOS"]), "{r}");
+    let box_text = m["text"].as_str().unwrap();
+    for words in ["Установите и запустите", "imzo agent", "Проверить снова"] {
+        assert!(box_text.contains(words), "{words:?} not in the box: {r}");
+    }
+    assert!(!box_text.contains("Install and start"), "English in the Russian box: {r}");
+    assert_eq!(m["download_visible"], true, "{r}");
+    assert!(m["download_text"].as_str().unwrap().starts_with("Скачайте модуль:"), "{r}");
+    assert_eq!(m["download_status"], 200, "the link leads to the module: {r}");
+
+    // Steps 1–3 and the sandbox payment, in English, then Uzbek (Cyrillic) after the switch.
     assert!(r["module_text"].as_str().unwrap().contains("running"), "{r}");
     assert_eq!(r["centres"], 10, "all ten centres to choose from: {r}");
     assert_eq!(r["pinfl_invalid"], "true", "{r}");
@@ -167,28 +236,49 @@ fn applicant_walks_the_four_steps_in_chromium() {
     assert!(r["amount"].as_str().unwrap().ends_with(" sum"), "{r}");
     assert!(r["left"].as_str().unwrap().contains(" h "), "{r}");
     assert!(r["sandbox_result"].as_str().unwrap().contains("Paid."), "{r}");
-    assert_eq!(r["page_errors"], serde_json::json!([]), "{r}");
     let pfx = flash.join("DSKEYS/DS328088101700660001.pfx");
     assert!(pfx.is_file());
 
-    // Centre 3's operator approves through the CLI (centre 1's could not: isolation).
-    ok(Command::new(env!("CARGO_BIN_EXE_imzo"))
-        .args(["operator", "approve", &number, "--server", &base])
-        .arg("--pfx")
-        .arg(data.join("operators/operator3.pfx"))
-        .arg("--password-file")
-        .arg(data.join("operators/operator3.password")));
+    // /find's status printed before payment: number, amount and the pay links as text.
+    let p = &r["print"];
+    assert_eq!(p["screen_print_links_hidden"], true, "on screen the links are buttons: {r}");
+    assert_eq!(p["screen_buttons_visible"], true, "{r}");
+    assert_eq!(p["number_visible"], true, "{r}");
+    assert_eq!(p["number"], number.as_str(), "{r}");
+    assert_eq!(p["amount_visible"], true, "{r}");
+    let spaced = |v: &serde_json::Value| v.as_str().unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(spaced(&p["amount"]), spaced(&r["amount"]), "the amount step 3 showed: {r}");
+    assert_eq!(p["state"], "Awaiting payment", "{r}");
+    assert_eq!(p["pay_visible"], true, "{r}");
+    assert_eq!(p["links_visible"], true, "the pay links are printed: {r}");
+    assert!(p["links"].as_str().unwrap().contains(&format!("{base}/sandbox/pay/")), "{r}");
+    assert_eq!(p["buttons_hidden"], true, "{r}");
+    assert_eq!(p["form_hidden"], true, "{r}");
+    assert_eq!(p["print_button_hidden"], true, "{r}");
+
+    // Centre 3's operator approves in the console (centre 1's could not: isolation).
+    let c = &r["console"];
+    assert!(c["keys"].to_string().contains("operator3"), "{r}");
+    assert!(c["who"].as_str().unwrap().contains("Operator"), "{r}");
+    assert!(c["queue"].to_string().contains(&number), "{r}");
+    assert_eq!(c["state_before"], "Paid, under review", "{r}");
+    assert_eq!(c["pinfl_says"], "born 1981-08-28, sex: male", "{r}");
+    assert!(c["approved"].as_str().unwrap().contains(&number), "{r}");
+    assert_eq!(c["state_after"], "Approved, awaiting your confirmation", "{r}");
+    assert_eq!(c["decide_hidden"], true, "{r}");
+    let rows = audit_rows(&data);
+    let approval = rows.iter().find(|(_, action, subject, _)| action == "application.approved" && subject == &number);
+    let (actor, ..) = approval.unwrap_or_else(|| panic!("no approval of {number} in the audit log"));
+    assert!(actor.starts_with("operator:"), "{actor}");
 
     // Step 4 in Russian: find, confirm through the module, install and download.
-    let captcha = plant_captcha(&data, "48213");
-    let r = node(&["confirm", &base, &ws, &shots_s, &captcha, "48213", &number]);
-    assert_eq!(r["ok"], true, "{r}\nserver log:\n{}", server.log_text());
     assert!(r["state"].as_str().unwrap().contains("Одобрена"), "{r}");
+    assert_eq!(r["pay_hidden_when_approved"], true, "{r}");
     assert!(r["keys"][0].as_str().unwrap().starts_with("DS328088101700660001"), "{r}");
+    assert!(r["key_chosen"].as_str().unwrap().starts_with("DS328088101700660001"), "{r}");
     assert!(r["installed"].as_str().unwrap().contains("DS328088101700660001.pfx"), "{r}");
     assert!(r["subject"].as_str().unwrap().contains("ALIYEV"), "{r}");
     assert_eq!(r["state_after"], "Сертификат выдан", "{r}");
-    assert_eq!(r["page_errors"], serde_json::json!([]), "{r}");
 
     // What the browser downloaded is the issued certificate, valid under the root; the
     // .pfx now holds it (OpenSSL reads it with the key password).
@@ -226,17 +316,21 @@ fn applicant_walks_the_four_steps_in_chromium() {
         "{serial} vs {r}"
     );
     for name in [
+        "00-module-missing",
         "01-home",
         "02-step1-server-error",
         "03-step1-sms-code",
         "04-step2-key",
         "05-step2-documents",
         "06-step3-payment",
-        "07-sandbox",
-        "08-sandbox-paid",
-        "09-step4-find",
-        "10-step4-status",
-        "11-step4-certificate",
+        "07-find-print",
+        "08-sandbox",
+        "09-sandbox-paid",
+        "10-console-detail",
+        "11-console-approved",
+        "12-step4-find",
+        "13-step4-status",
+        "14-step4-certificate",
     ] {
         assert!(shots.join(format!("{name}.png")).is_file(), "{name}.png missing");
     }

@@ -7,14 +7,11 @@
 // finds the second by PINFL and rejects it with a listed reason, then switches to Russian
 // (the tab's session survives). Saves a screenshot of every step in SHOTS and prints one
 // JSON line: {"ok": true, ...} or {"ok": false, "error": "...", "step": "..."}.
-import { chromium } from 'playwright-core';
 import path from 'node:path';
+import { approveOpen, checkPage as checkPageOf, launch, phoneContext } from './lib.mjs';
 
 const [base, agentUrl, shots, approveNumber, rejectNumber, rejectPinfl] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-});
+const browser = await launch();
 let step = 'start';
 const out = { ok: false, shots: [] };
 const pageErrors = [];
@@ -26,16 +23,9 @@ async function shot(name) {
   out.shots.push(file);
 }
 
-function expect(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
 /** No untranslated message key on the page, and it fits the 375 px screen. */
-async function checkPage(where) {
-  const text = await page.evaluate(() => document.body.innerText);
-  expect(!text.includes('[['), `${where}: untranslated message key: ${text.slice(text.indexOf('[['), text.indexOf('[[') + 60)}`);
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  expect(overflow <= 0, `${where}: the page is ${overflow}px wider than the 375px screen`);
+function checkPage(where) {
+  return checkPageOf(page, where);
 }
 
 /** The trail's actions, in order. */
@@ -44,9 +34,7 @@ async function trail() {
 }
 
 async function run() {
-  const context = await browser.newContext({ viewport: { width: 375, height: 812 } });
-  // Every frame runs this, the PDF's blob frame too (no storage there).
-  await context.addInitScript((url) => { try { window.localStorage.setItem('imzoAgentUrl', url); } catch (e) { /* no storage */ } }, agentUrl);
+  const context = await phoneContext(browser, agentUrl);
   page = await context.newPage();
   page.setDefaultTimeout(60000);
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -98,13 +86,11 @@ async function run() {
   await shot('c03-detail');
 
   step = 'approve';
-  await page.click('#approve-btn');
-  await page.locator('#decided').waitFor({ state: 'visible', timeout: 120000 });
-  out.approved = await page.locator('#decided').innerText();
-  await page.locator('#trail li[data-action="application.approved"]').waitFor({ state: 'attached' });
-  out.state_after_approve = await page.locator('[data-d="state"]').innerText();
+  const approved = await approveOpen(page);
+  out.approved = approved.decided;
+  out.state_after_approve = approved.state;
   out.app_sms = await page.locator('#app-sms li').allInnerTexts();
-  out.decide_hidden = await page.locator('#decide').isHidden();
+  out.decide_hidden = approved.decideHidden;
   await checkPage('approved');
   await shot('c04-approved');
 
