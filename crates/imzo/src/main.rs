@@ -67,6 +67,10 @@ enum Command {
     /// The authorised body's ceremonies: init-root, centre new|issue|revoke|list, register export.
     #[command(subcommand)]
     Ca(cmd::ca::Command),
+    /// Back up the data folder and a consistent database snapshot into one file (mode 0600).
+    Backup(cmd::backup::BackupArgs),
+    /// Restore a backup into a new data folder (and an empty database), checking every member.
+    Restore(cmd::backup::RestoreArgs),
     /// Settings: `check` prints every key's value in force and its source, secrets masked.
     #[command(subcommand)]
     Config(cmd::config_check::Command),
@@ -100,6 +104,8 @@ fn main() -> ExitCode {
         Command::Authority(command) => cmd::authority::run(command),
         Command::Ca(command) => cmd::ca::run(command),
         Command::Config(command) => cmd::config_check::run(command),
+        Command::Backup(args) => cmd::backup::backup(args),
+        Command::Restore(args) => cmd::backup::restore(args),
     };
     match result {
         Ok(code) => code,

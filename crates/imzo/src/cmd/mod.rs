@@ -10,6 +10,7 @@ pub(crate) mod x509;
 pub(crate) mod agent;
 pub(crate) mod audit;
 pub(crate) mod authority;
+pub(crate) mod backup;
 pub(crate) mod bench;
 pub(crate) mod ca;
 pub(crate) mod config_check;
