@@ -36,7 +36,8 @@ on_both!(
     payments_are_audited_in_the_applicants_centre_and_its_queue_is_not_hidden,
     a_holder_of_centre_three_renews_in_centre_three,
     an_operator_whose_certificate_is_held_or_revoked_is_refused,
-    a_revoked_centre_neither_approves_nor_issues
+    a_revoked_centre_neither_approves_nor_issues,
+    a_centre_whose_ca_the_root_revoked_takes_no_money_and_no_applications
 );
 
 struct Ten {
@@ -253,7 +254,7 @@ async fn a_revoked_centre_neither_approves_nor_issues(db: Db) {
     // The pending approval and the pending issuance are both refused, naming why.
     let e = approve_as(&t, &operator(&t, 4), &waiting).await.unwrap_err();
     assert_eq!(e.code, "centre_revoked", "{e:?}");
-    assert!(e.message.ru.contains("отозвана"), "{e:?}");
+    assert!(e.message.ru.contains("отозван"), "{e:?}");
     let ch = t.ra.new_challenge(&approved).await.unwrap();
     let e = t.ra.confirm(&approved, &ch.id, &holder.prove(&ch.challenge_base64)).await.unwrap_err();
     assert_eq!(e.code, "centre_revoked", "{e:?}");
@@ -265,4 +266,36 @@ async fn a_revoked_centre_neither_approves_nor_issues(db: Db) {
         .try_get(0)
         .unwrap();
     assert_eq!(issued, 0, "rc4 issued nothing after its registration ended");
+}
+
+async fn a_centre_whose_ca_the_root_revoked_takes_no_money_and_no_applications(db: Db) {
+    let Some(t) = ten(db).await else { return };
+    // An application at centre 5 awaiting payment, and one at centre 1 (the default).
+    let mut request = individual("+998 91 700 00 51");
+    request.centre = Some(5);
+    let started = t.ra.start(request).await.unwrap();
+    let code = last_code(&t.ra, &imzo_ra::validate::phone("+998 91 700 00 51").unwrap()).await;
+    t.ra.verify_phone(&started.draft_id, &code).await.unwrap();
+    let applicant = Applicant::new(t.dir.path(), "rc5");
+    let (passport, selfie) = documents();
+    let submitted = t.ra.submit(&started.draft_id, &applicant.csr_der(), passport, selfie).await.unwrap();
+
+    // The root revokes rc5's CA certificate (not the registration): no payment is taken.
+    let rc5 = cert::info(&t.deployment.authority.centres[4].certificate).unwrap().serial_hex;
+    imzo_ca::root::change(&t.store, &rc5, RevocationAction::Revoke, Some(imzo_pki::crl::RevocationReason::KeyCompromise))
+        .await
+        .unwrap();
+    assert!(t.ra.check_perform(&submitted.number, submitted.fee_tiyin).await.is_err(), "Payme's check refuses");
+    assert!(t.ra.create("c505e3bab097f420a62ced01", 1_700_000_000_000, submitted.fee_tiyin, &submitted.number).await.is_err());
+    assert_eq!(state_of(&t.store, &submitted.number).await, "awaiting_payment");
+
+    // The default centre revoked: a start without a centre is refused too, naming why.
+    imzo_ca::ceremony::centre_revoke(&t.store, &t.data, "rc1", imzo_pki::crl::RevocationReason::CessationOfOperation)
+        .await
+        .unwrap();
+    let e = t.ra.start(individual("+998 91 700 00 52")).await.unwrap_err();
+    assert_eq!(e.code, "centre_revoked", "{e:?}");
+    let mut request = individual("+998 91 700 00 53");
+    request.centre = Some(2);
+    t.ra.start(request).await.unwrap();
 }

@@ -25,7 +25,7 @@ pub mod time_ms;
 pub mod timestamps;
 
 pub use error::StoreError;
-pub use sqlx::{Any, AnyPool, Row, Transaction as SqlxTransaction, any::AnyRow};
+pub use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction as SqlxTransaction, any::AnyRow};
 
 use sqlx::any::AnyPoolOptions;
 use std::str::FromStr;

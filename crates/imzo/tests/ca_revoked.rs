@@ -150,6 +150,19 @@ fn a_revoked_centre_ca_takes_its_holders_down() {
         .env("RUST_LOG", "error"));
     assert!(out.contains("Centre rc7 revoked (cessationOfOperation)."), "{out}");
 
+    // The relying-party API agrees: the signature of rc7's holder is revoked from the
+    // centre's revocation on; rc3's holder is still good.
+    let relying = |sig: &str| -> serde_json::Value {
+        use base64::Engine as _;
+        let body = base64::engine::general_purpose::STANDARD.encode(std::fs::read(work.join(sig)).unwrap());
+        http().post(format!("{}/backend/pkcs7/verify/attached", server.base)).body(body).send().unwrap().json().unwrap()
+    };
+    let answer = relying("c7.p7s");
+    assert_ne!(answer["status"], 1, "{answer}");
+    assert_eq!(answer["pkcs7Info"]["signers"][0]["revokedStatusInfo"]["status"], "revoked", "{answer}");
+    let answer = relying("c3.p7s");
+    assert_eq!(answer["status"], 1, "{answer}");
+
     // imzo verify: not valid, naming the centre CA, when and why.
     let out = verify("c7.p7s", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));

@@ -37,7 +37,13 @@ fn unknown_centre(number: i64) -> RaError {
 
 /// The workflow acting for the centre the applicant chose (`None`: the default centre).
 pub(crate) async fn chosen(ra: &Registration, number: Option<i64>) -> Result<Registration, RaError> {
-    let Some(number) = number else { return Ok(ra.clone()) };
+    let Some(number) = number else {
+        // The default centre is a choice too: a revoked one takes no applications.
+        if standing(ra, ra.store.pool(), &ra.ca.centre_id).await?.is_some() {
+            return Err(not_standing(&ra.ca.centre_id));
+        }
+        return Ok(ra.clone());
+    };
     let entry = centres::by_number(ra.store.pool(), number).await?.ok_or_else(|| unknown_centre(number))?;
     if entry.status != "active" || ra.centre_ca(&entry.id).is_none() {
         return Err(unknown_centre(number));
@@ -45,18 +51,43 @@ pub(crate) async fn chosen(ra: &Registration, number: Option<i64>) -> Result<Reg
     ra.at(&entry.id)
 }
 
-/// Refuses decisions and issuance at a centre whose registration the authorised body
-/// revoked: its CA must not put another certificate into the world, whatever was
+/// Whether centre `centre_id` may still take part in issuance: its registration stands
+/// and the root has not revoked (or held) its CA certificate. `Some(why)` when not.
+pub(crate) async fn standing(ra: &Registration, pool: &imzo_store::AnyPool, centre_id: &str) -> Result<Option<&'static str>, RaError> {
+    let mut conn = pool.acquire().await.map_err(imzo_store::StoreError::from)?;
+    standing_on(ra, &mut conn, centre_id).await
+}
+
+/// [`standing`] read on `conn` (inside a transaction: what that transaction sees).
+pub(crate) async fn standing_on(ra: &Registration, conn: &mut imzo_store::AnyConnection, centre_id: &str) -> Result<Option<&'static str>, RaError> {
+    if let Some(c) = centres::get(&mut *conn, centre_id).await?
+        && c.status != "active"
+    {
+        return Ok(Some("centre_revoked"));
+    }
+    let Some(ca) = ra.centre_ca(centre_id) else { return Ok(None) };
+    let serial = imzo_pki::cert::info(&ca.certificate).map_err(|e| RaError::internal(e.to_string()))?.serial_hex;
+    match imzo_store::certificates::by_serial(&mut *conn, &serial).await? {
+        Some(row) if row.status != "good" => Ok(Some("ca_revoked")),
+        _ => Ok(None),
+    }
+}
+
+fn not_standing(centre_id: &str) -> RaError {
+    RaError::conflict(
+        "centre_revoked",
+        &format!("{centre_id} markazining ro'yxatdan o'tkazilishi yoki sertifikati vakolatli organ tomonidan bekor qilingan: u endi sertifikat bermaydi. Arizani boshqa markazga bering."),
+        &format!("Регистрация или сертификат центра {centre_id} отозваны уполномоченным органом: он больше не выдаёт сертификаты. Подайте заявление в другой центр."),
+        &format!("The registration or the certificate of centre {centre_id} was revoked by the authorised body: it issues no more certificates. Apply at another centre."),
+    )
+}
+
+/// Refuses decisions, payments and issuance at a centre that no longer stands (see
+/// [`standing`]): its CA must not put another certificate into the world, whatever was
 /// pending there when the registration ended.
-pub(crate) async fn ensure_active(tx: &mut imzo_store::Tx<'_>, centre_id: &str) -> Result<(), RaError> {
-    let entry = centres::get(&mut **tx, centre_id).await?;
-    match entry {
-        Some(c) if c.status != "active" => Err(RaError::conflict(
-            "centre_revoked",
-            &format!("{centre_id} markazining ro'yxatdan o'tkazilishi vakolatli organ tomonidan bekor qilingan: u endi sertifikat bermaydi. Arizani boshqa markazga bering."),
-            &format!("Регистрация центра {centre_id} отозвана уполномоченным органом: он больше не выдаёт сертификаты. Подайте заявление в другой центр."),
-            &format!("The registration of centre {centre_id} was revoked by the authorised body: it issues no more certificates. Apply at another centre."),
-        )),
-        _ => Ok(()),
+pub(crate) async fn ensure_active(ra: &Registration, tx: &mut imzo_store::Tx<'_>, centre_id: &str) -> Result<(), RaError> {
+    match standing_on(ra, tx, centre_id).await? {
+        Some(_) => Err(not_standing(centre_id)),
+        None => Ok(()),
     }
 }

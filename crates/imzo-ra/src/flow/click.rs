@@ -65,6 +65,10 @@ impl Ledger for Registration {
         }
         let now = self.config.clock.now_ms();
         let app = books::payable(by_number_tx(&mut tx, application).await, amount_tiyin, now).map_err(from_unpayable)?;
+        // Money for a certificate a revoked centre can no longer issue is not taken.
+        if super::centres::standing_on(self, &mut tx, &app.centre_id).await.map_err(system)?.is_some() {
+            return Err(from_unpayable(books::Unpayable::Closed));
+        }
         if let Some(active) = payments::active_for_application(&mut *tx, app.id).await.map_err(system)? {
             // On PostgreSQL (read committed) a concurrent twin of this very call may have
             // committed since the first look: that is a repeat, not a rival.

@@ -83,6 +83,13 @@ pub(crate) async fn run_due_jobs(ra: &Registration) -> Result<usize, RaError> {
     }
     // Paid renewals need no review: approved by the system, the holder then confirms.
     for id in applications::renewals_in_state(&ra.store, State::Paid.as_str(), BATCH).await? {
+        // Not at a centre that no longer issues: the renewal stays paid (refundable).
+        let centre = applications::by_id(ra.store.pool(), id).await?.map(|a| a.centre_id);
+        if let Some(centre) = centre
+            && super::centres::standing(ra, ra.store.pool(), &centre).await?.is_some()
+        {
+            continue;
+        }
         if expire_one(ra, id, State::Paid, Event::Approve, "renewal_paid").await? {
             done += 1;
         }

@@ -56,7 +56,7 @@ pub(crate) async fn confirm(
     let to = from.next(Event::Confirm).ok_or_else(|| RaError::wrong_state(&app.state))?;
     // The centre the applicant chose issues — while its registration stands.
     let ra = &ra.at(&app.centre_id)?;
-    if let Err(refusal) = super::centres::ensure_active(&mut tx, &app.centre_id).await {
+    if let Err(refusal) = super::centres::ensure_active(ra, &mut tx, &app.centre_id).await {
         tx.commit().await.map_err(imzo_store::StoreError::from)?;
         return Err(refusal);
     }

@@ -90,7 +90,15 @@ async fn timed_out(mut tx: Tx<'_>, p: &PaymentRow) -> Result<Refusal, Refusal> {
 impl Ledger for Registration {
     async fn check_perform(&self, application: &str, amount_tiyin: i64) -> Result<(), Refusal> {
         // A read only: no transaction, so the check never waits for SQLite's write lock.
-        payable(by_number(self, application).await, amount_tiyin)?;
+        let app = by_number(self, application).await;
+        let centre = app.as_ref().ok().map(|a| a.centre_id.clone());
+        payable(app, amount_tiyin)?;
+        // Money for a certificate a revoked centre can no longer issue is not taken.
+        if let Some(centre) = centre
+            && super::centres::standing(self, self.store.pool(), &centre).await.map_err(from_ra)?.is_some()
+        {
+            return Err(Refusal::AccountNotPayable);
+        }
         Ok(())
     }
 
@@ -115,7 +123,14 @@ impl Ledger for Registration {
             }
             return Ok(transaction(&p));
         }
-        let app_id = payable(by_number_tx(&mut tx, application).await, amount_tiyin)?;
+        let app = by_number_tx(&mut tx, application).await;
+        let centre = app.as_ref().ok().map(|a| a.centre_id.clone());
+        let app_id = payable(app, amount_tiyin)?;
+        if let Some(centre) = centre
+            && super::centres::standing_on(self, &mut tx, &centre).await.map_err(from_ra)?.is_some()
+        {
+            return Err(Refusal::AccountNotPayable);
+        }
         if let Some(active) = payments::active_for_application(&mut *tx, app_id).await.map_err(from_store)? {
             // On PostgreSQL (read committed) a concurrent twin of this very call may have
             // committed between the first look and this one: that is a repeat, not a rival.

@@ -83,6 +83,10 @@ impl Ledger for Registration {
                 };
             }
         };
+        // Money for a certificate a revoked centre can no longer issue is not taken.
+        if super::centres::standing_on(self, &mut tx, &app.centre_id).await.map_err(system)?.is_some() {
+            return Err(from_unpayable(books::Unpayable::Closed));
+        }
         if let Some(active) = payments::active_for_application(&mut *tx, app.id).await.map_err(system)? {
             // A concurrent twin of this very call may have committed since the first look.
             if active.provider == self.payment_provider(PROVIDER) && active.provider_txn_id == transaction_id {

@@ -90,6 +90,9 @@ pub(crate) async fn renew(ra: &Registration, signed: &[u8]) -> Result<Submitted,
         .map(|c| c.centre_id.clone())
         .ok_or_else(|| not_holder("certificate of a centre this deployment does not run"))?;
     let ra = &ra.at(&holder_centre)?;
+    if super::centres::standing(ra, ra.store.pool(), &holder_centre).await?.is_some() {
+        return Err(not_holder("the centre that issued the certificate no longer issues (revoked by the authorised body)"));
+    }
     if current.status != "good" {
         return Err(not_holder("certificate revoked or suspended"));
     }

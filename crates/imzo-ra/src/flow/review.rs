@@ -70,7 +70,7 @@ pub(crate) async fn operator_decide(ra: &Registration, signed: &[u8]) -> Result<
     }
     if reason.is_none() {
         // Approving commits the centre to issue; a rejection is still allowed (and owed).
-        super::centres::ensure_active(&mut tx, &app.centre_id).await?;
+        super::centres::ensure_active(ra, &mut tx, &app.centre_id).await?;
     }
     let number = app.number.clone().unwrap_or_default();
     let from = State::Paid;
