@@ -365,7 +365,15 @@ pub async fn centre_revoke(store: &Store, data: &Path, id: &str, reason: Revocat
     let now = now_ms();
     let mut tx = store.begin().await?;
     if !centres::revoke(&mut tx, id, reason.name(), now).await? {
-        return Err(CaError::Setup(format!("ID: centre {id} is not an active registered centre")));
+        // Say which: a second revocation is a different mistake from a wrong id.
+        let already = centres::get(&mut *tx, id).await?.filter(|c| c.status == "revoked");
+        return Err(CaError::Setup(match already {
+            Some(c) => format!(
+                "ID: centre {id} is already revoked ({})",
+                c.revocation_reason.as_deref().unwrap_or("reason not recorded")
+            ),
+            None => format!("ID: centre {id} is not an active registered centre"),
+        }));
     }
     authority::record_root_issued(&mut tx, &certificate).await?;
     status::revoke(&mut tx, &info.serial_hex, reason.code(), now).await?;

@@ -199,6 +199,9 @@ pub async fn build(store: &Store, base_url: &str) -> Result<Register, CaError> {
         };
         persons.push(PersonEntry { centre: p.centre_id, name: p.name, role: p.role, status, certificate });
     }
+    // Centre order is number order (rc2 before rc10), as the centres are listed.
+    let number_of = |id: &str| id.trim_start_matches("rc").parse::<u64>().unwrap_or(u64::MAX);
+    persons.sort_by(|a, b| (number_of(&a.centre), &a.centre).cmp(&(number_of(&b.centre), &b.centre)));
     Ok(Register { format: "imzo-register/1", generated_at: now, root, centres: centre_entries, authorised_persons: persons })
 }
 

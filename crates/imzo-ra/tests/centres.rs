@@ -250,6 +250,8 @@ async fn a_revoked_centre_neither_approves_nor_issues(db: Db) {
     imzo_ca::ceremony::centre_revoke(&t.store, &t.data, "rc4", imzo_pki::crl::RevocationReason::CessationOfOperation)
         .await
         .unwrap();
+    let again = imzo_ca::ceremony::centre_revoke(&t.store, &t.data, "rc4", imzo_pki::crl::RevocationReason::KeyCompromise).await;
+    assert!(again.unwrap_err().to_string().contains("already revoked (cessationOfOperation)"));
 
     // The pending approval and the pending issuance are both refused, naming why.
     let e = approve_as(&t, &operator(&t, 4), &waiting).await.unwrap_err();

@@ -254,6 +254,14 @@ async fn the_page_speaks_the_asked_language(db: Db) {
     assert!(String::from_utf8(body).unwrap().contains("давлат реестри"));
     assert!(headers.get("set-cookie").unwrap().to_str().unwrap().starts_with("imzo_lang=uz-Cyrl;"));
 
+    // The JSON register names each centre in Uzbek Cyrillic too.
+    let (status, body, _) = s.send(Request::get("/api/v1/registry").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let register: Value = serde_json::from_slice(&body).unwrap();
+    let names = &register["centres"][6]["names"];
+    assert_eq!(names["uz_cyrl"], imzo_ra::translit::uz_latin_to_cyrillic(names["uz"].as_str().unwrap()).as_str(), "{names}");
+    assert!(names["uz_cyrl"].as_str().unwrap().contains("маркази"), "{names}");
+
     // The signed register: OpenSSL verifies it with the root alone; the content is the JSON.
     let (status, cms, headers) = s.send(Request::get("/api/v1/registry/signed").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);

@@ -28,7 +28,15 @@ pub(crate) async fn centres(State(ctx): State<Shared>) -> Result<Response, ApiEr
 /// `GET /api/v1/registry`.
 pub(crate) async fn register_json(State(ctx): State<Shared>) -> Result<Response, ApiError> {
     let register = registry::build(ctx.registration.store(), "").await.map_err(failed)?;
-    Ok(Json(register).into_response())
+    let mut json = serde_json::to_value(&register).map_err(failed)?;
+    // Uzbek in Cyrillic beside the recorded names, as `/api/v1/centres` gives them (the
+    // root-signed file keeps exactly what was recorded).
+    for centre in json["centres"].as_array_mut().into_iter().flatten() {
+        if let Some(uz) = centre["names"]["uz"].as_str().map(imzo_ra::translit::uz_latin_to_cyrillic) {
+            centre["names"]["uz_cyrl"] = serde_json::Value::String(uz);
+        }
+    }
+    Ok(Json(json).into_response())
 }
 
 /// `GET /api/v1/registry/signed`: DER CMS SignedData over the register's JSON.
