@@ -2,6 +2,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub(crate) mod postgres;
+
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
