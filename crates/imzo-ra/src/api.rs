@@ -298,6 +298,17 @@ pub struct CentreInfo {
     pub ca_certificate: String,
 }
 
+/// How a registration centre stopped taking part in issuance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CentreEnd {
+    /// `centre_revoked` (its registration) or `ca_revoked` (the root revoked its CA).
+    pub why: &'static str,
+    /// When, UTC milliseconds (if recorded).
+    pub at_ms: Option<i64>,
+    /// The recorded reason.
+    pub reason: Option<imzo_pki::crl::RevocationReason>,
+}
+
 /// What an operator asks to see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -448,6 +459,13 @@ impl Registration {
     /// The registration centres an applicant can choose (`GET /api/v1/centres`).
     pub async fn centres(&self) -> Result<Vec<CentreInfo>, RaError> {
         flow::centres::list(self).await
+    }
+
+    /// Whether centre `centre_id` still stands: `Some` once its registration or its CA
+    /// certificate was revoked (the earlier of the two), for relying parties to judge
+    /// everything under it.
+    pub async fn centre_ended(&self, centre_id: &str) -> Result<Option<CentreEnd>, RaError> {
+        flow::centres::standing(self, self.store.pool(), centre_id).await
     }
 
     /// The store this workflow uses.

@@ -1,6 +1,7 @@
 //! The registration centres an applicant chooses from, and the choice itself.
 
-use crate::{CentreInfo, Localized, RaError, Registration};
+use crate::{CentreEnd, CentreInfo, Localized, RaError, Registration};
+use imzo_pki::crl::RevocationReason;
 use imzo_store::centres;
 
 pub(crate) async fn list(ra: &Registration) -> Result<Vec<CentreInfo>, RaError> {
@@ -52,25 +53,33 @@ pub(crate) async fn chosen(ra: &Registration, number: Option<i64>) -> Result<Reg
 }
 
 /// Whether centre `centre_id` may still take part in issuance: its registration stands
-/// and the root has not revoked (or held) its CA certificate. `Some(why)` when not.
-pub(crate) async fn standing(ra: &Registration, pool: &imzo_store::AnyPool, centre_id: &str) -> Result<Option<&'static str>, RaError> {
+/// and the root has not revoked (or held) its CA certificate. `Some` (the earlier of
+/// the two ends) when not.
+pub(crate) async fn standing(ra: &Registration, pool: &imzo_store::AnyPool, centre_id: &str) -> Result<Option<CentreEnd>, RaError> {
     let mut conn = pool.acquire().await.map_err(imzo_store::StoreError::from)?;
     standing_on(ra, &mut conn, centre_id).await
 }
 
 /// [`standing`] read on `conn` (inside a transaction: what that transaction sees).
-pub(crate) async fn standing_on(ra: &Registration, conn: &mut imzo_store::AnyConnection, centre_id: &str) -> Result<Option<&'static str>, RaError> {
+pub(crate) async fn standing_on(ra: &Registration, conn: &mut imzo_store::AnyConnection, centre_id: &str) -> Result<Option<CentreEnd>, RaError> {
+    let mut end = None;
     if let Some(c) = centres::get(&mut *conn, centre_id).await?
         && c.status != "active"
     {
-        return Ok(Some("centre_revoked"));
+        let reason = c.revocation_reason.as_deref().and_then(|r| RevocationReason::parse(r).ok());
+        end = Some(CentreEnd { why: "centre_revoked", at_ms: c.revoked_at_ms, reason });
     }
-    let Some(ca) = ra.centre_ca(centre_id) else { return Ok(None) };
-    let serial = imzo_pki::cert::info(&ca.certificate).map_err(|e| RaError::internal(e.to_string()))?.serial_hex;
-    match imzo_store::certificates::by_serial(&mut *conn, &serial).await? {
-        Some(row) if row.status != "good" => Ok(Some("ca_revoked")),
-        _ => Ok(None),
+    if let Some(ca) = ra.centre_ca(centre_id) {
+        let serial = imzo_pki::cert::info(&ca.certificate).map_err(|e| RaError::internal(e.to_string()))?.serial_hex;
+        if let Some(row) = imzo_store::certificates::by_serial(&mut *conn, &serial).await?
+            && row.status != "good"
+            && end.as_ref().is_none_or(|e: &CentreEnd| row.revoked_at_ms.unwrap_or(0) < e.at_ms.unwrap_or(0))
+        {
+            let reason = row.revocation_reason.and_then(RevocationReason::from_code);
+            end = Some(CentreEnd { why: "ca_revoked", at_ms: row.revoked_at_ms, reason });
+        }
     }
+    Ok(end)
 }
 
 fn not_standing(centre_id: &str) -> RaError {

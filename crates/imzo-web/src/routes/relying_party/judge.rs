@@ -124,39 +124,23 @@ async fn revocation(ctx: &Shared, cert: &Certificate) -> (Option<CertStatus>, Op
     };
     // Above the holder: the centre's registration, and the root's word on the centre's
     // CA certificate. Either one ended makes everything under it revoked from then on.
-    let pool = ctx.registration.store().pool();
-    let from_ms = |ms: Option<i64>| ms.and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
-    let reason_of = |r: Option<&str>| r.and_then(|r| imzo_pki::crl::RevocationReason::parse(r).ok());
-    let mut above: Option<(OffsetDateTime, Option<imzo_pki::crl::RevocationReason>)> = None;
-    match imzo_store::centres::get(pool, &ca.centre_id).await {
-        Ok(Some(centre)) if centre.status == "revoked" => {
-            above = Some((from_ms(centre.revoked_at_ms).unwrap_or(OffsetDateTime::UNIX_EPOCH), reason_of(centre.revocation_reason.as_deref())));
-        }
-        Ok(_) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read the centre's registration status");
-            return (None, Some(answer.der));
-        }
-    }
-    let ca_serial = imzo_pki::cert::info(&ca.certificate).map(|i| i.serial_hex).unwrap_or_default();
-    match imzo_store::certificates::by_serial(pool, &ca_serial).await {
-        Ok(Some(row)) if row.status != "good" => {
-            let at = from_ms(row.revoked_at_ms).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-            if above.is_none_or(|(earlier, _)| at < earlier) {
-                above = Some((at, row.revocation_reason.and_then(imzo_pki::crl::RevocationReason::from_code)));
+    match ctx.registration.centre_ended(&ca.centre_id).await {
+        Ok(Some(end)) => {
+            let at = end
+                .at_ms
+                .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+            if matches!(&checked, CertStatus::Revoked { at: own, .. } if *own <= at) {
+                (Some(checked), Some(answer.der))
+            } else {
+                (Some(CertStatus::Revoked { at, reason: end.reason }), Some(answer.der))
             }
         }
-        Ok(_) => {}
+        Ok(None) => (Some(checked), Some(answer.der)),
         Err(e) => {
-            tracing::warn!(error = %e, "cannot read the centre CA certificate's status");
-            return (None, Some(answer.der));
+            tracing::warn!(error = %e, "cannot read whether the centre still stands");
+            (None, Some(answer.der))
         }
-    }
-    match above {
-        Some((at, reason)) if !matches!(&checked, CertStatus::Revoked { at: own, .. } if *own <= at) => {
-            (Some(CertStatus::Revoked { at, reason }), Some(answer.der))
-        }
-        _ => (Some(checked), Some(answer.der)),
     }
 }
 
