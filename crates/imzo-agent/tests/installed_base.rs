@@ -3,9 +3,12 @@
 //! Cyrillic password under the BouncyCastle rule), written by `imzo-keys`, lie in a
 //! DSKEYS folder; over the WebSocket API they list with the alias the installed base
 //! shows, refuse a wrong password, load, sign a CMS, and the signature verifies (the
-//! module's own verify call and `imzo_pki::cms::verify`). Helpers are a minimal copy of
-//! those in `protocol.rs` (private to that test binary).
+//! module's own verify call and `imzo_pki::cms::verify`). The pinentry and certificate
+//! helpers are shared with `protocol.rs` (`tests/common`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+use common::issue_for;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -16,14 +19,13 @@ use imzo_agent::{Agent, AgentConfig};
 use imzo_keys::installed_base::{self, PasswordRule, WriteOptions};
 use imzo_keys::{RawSigner, SoftwareKey};
 use imzo_pki::Certificate;
-use imzo_pki::cert::{IssueParams, Profile, PublicationUrls, issue};
+use imzo_pki::cert::Profile;
 use imzo_pki::cms::{self, VerifyOptions};
 use imzo_pki::name::Subject;
 use imzo_pki::ozdst::{self, OidFamily, ParamSet, SigningKey};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
-use time::OffsetDateTime;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -33,27 +35,6 @@ const PINFL: &str = "32808810170066";
 /// reader that applies the installed base's rule opens the file.
 const PASSWORD: &str = "Пароль123";
 
-/// A pinentry that answers from files next to it (same script as `protocol.rs`).
-const PINENTRY: &str = r#"#!/bin/sh
-DIR=$(dirname "$0")
-echo "OK Pleased to meet you"
-while IFS= read -r line; do
-  printf '%s\n' "$line" >> "$DIR/log"
-  case "$line" in
-    GETPIN)
-      if [ -s "$DIR/pin" ]; then printf 'D %s\n' "$(cat "$DIR/pin")"; echo OK;
-      else echo "ERR 83886179 Operation cancelled"; fi ;;
-    CONFIRM*)
-      case "$(cat "$DIR/confirm")" in
-        ok) echo OK ;;
-        trust) echo "ERR 83886194 Not confirmed" ;;
-        *) echo "ERR 83886179 Operation cancelled" ;;
-      esac ;;
-    BYE) echo OK; exit 0 ;;
-    *) echo OK ;;
-  esac
-done
-"#;
 
 struct World {
     _tmp: tempfile::TempDir,
@@ -102,31 +83,6 @@ impl World {
     }
 }
 
-fn issue_for(
-    issuer: Option<&Certificate>,
-    signer: &SoftwareKey,
-    key_der: &[u8],
-    subject: Subject,
-    profile: Profile,
-    serial: u8,
-) -> Certificate {
-    let now = OffsetDateTime::now_utc();
-    issue(
-        issuer,
-        signer,
-        &IssueParams {
-            subject,
-            subject_public_key_der: key_der.to_vec(),
-            serial: vec![serial],
-            not_before: now - time::Duration::hours(1),
-            not_after: now + time::Duration::days(30),
-            profile,
-            urls: PublicationUrls::default(),
-            policy_oid: None,
-        },
-    )
-    .unwrap()
-}
 
 fn named(cn: &str) -> Subject {
     Subject {
@@ -238,14 +194,7 @@ fn material(flash: &std::path::Path) -> Material {
 async fn start() -> (World, Material) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
-    std::fs::create_dir_all(dir.join("pinentry")).unwrap();
-    let pinentry = dir.join("pinentry/pinentry.sh");
-    std::fs::write(&pinentry, PINENTRY).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&pinentry, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    let pinentry = common::install_pinentry(&dir);
     let flash = dir.join("FLASH");
     let m = material(&flash);
     let mut config = AgentConfig::new(dir.join("sites.json"));

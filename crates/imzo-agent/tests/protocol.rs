@@ -3,6 +3,9 @@
 //! speaks Assuan. Signatures are checked with the OpenSSL CLI.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::issue_for;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use futures_util::{SinkExt, StreamExt};
@@ -10,40 +13,18 @@ use imzo_agent::prompt::Pinentry;
 use imzo_agent::{Agent, AgentConfig};
 use imzo_keys::{RawSigner, SoftwareKey, pfxfile};
 use imzo_pki::Certificate;
-use imzo_pki::cert::{IssueParams, Profile, PublicationUrls, issue};
+use imzo_pki::cert::Profile;
 use imzo_pki::name::Subject;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use time::OffsetDateTime;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const PORTAL: &str = "http://localhost:8080";
 const PINFL: &str = "32808810170066";
 
-/// A pinentry that answers from files next to it and logs every command it gets.
-const PINENTRY: &str = r#"#!/bin/sh
-DIR=$(dirname "$0")
-echo "OK Pleased to meet you"
-while IFS= read -r line; do
-  printf '%s\n' "$line" >> "$DIR/log"
-  case "$line" in
-    GETPIN)
-      if [ -s "$DIR/pin" ]; then printf 'D %s\n' "$(cat "$DIR/pin")"; echo OK;
-      else echo "ERR 83886179 Operation cancelled"; fi ;;
-    CONFIRM*)
-      case "$(cat "$DIR/confirm")" in
-        ok) echo OK ;;
-        trust) echo "ERR 83886194 Not confirmed" ;;
-        *) echo "ERR 83886179 Operation cancelled" ;;
-      esac ;;
-    BYE) echo OK; exit 0 ;;
-    *) echo OK ;;
-  esac
-done
-"#;
 
 struct World {
     _tmp: tempfile::TempDir,
@@ -122,43 +103,11 @@ fn subject(cn: &str, pinfl: &str) -> Subject {
     }
 }
 
-fn issue_for(
-    issuer: Option<&Certificate>,
-    signer: &SoftwareKey,
-    key_der: &[u8],
-    s: Subject,
-    profile: Profile,
-    serial: u8,
-) -> Certificate {
-    let now = OffsetDateTime::now_utc();
-    issue(
-        issuer,
-        signer,
-        &IssueParams {
-            subject: s,
-            subject_public_key_der: key_der.to_vec(),
-            serial: vec![serial],
-            not_before: now - time::Duration::hours(1),
-            not_after: now + time::Duration::days(30),
-            profile,
-            urls: PublicationUrls::default(),
-            policy_oid: None,
-        },
-    )
-    .unwrap()
-}
 
 async fn start(lockout: Duration) -> World {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
-    std::fs::create_dir_all(dir.join("pinentry")).unwrap();
-    let pinentry = dir.join("pinentry/pinentry.sh");
-    std::fs::write(&pinentry, PINENTRY).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&pinentry, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    let pinentry = common::install_pinentry(&dir);
     let root_key = SoftwareKey::generate().unwrap();
     let root = issue_for(
         None,
